@@ -1,0 +1,221 @@
+// Command crm is the CRM API: its server and its administration commands.
+// This file is the one place that lists the modules.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"crm/modules/accounts"
+	"crm/modules/identity"
+	"crm/platform/authz"
+	"crm/platform/boot"
+	"crm/platform/config"
+	"crm/platform/db"
+	"crm/policies"
+
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+)
+
+// version is set at build time (-ldflags "-X main.version=v1.2.3").
+var version = ""
+
+func appVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// Modules are the business capabilities of the API.
+func Modules() fx.Option {
+	return fx.Options(
+		accounts.Module,
+		identity.Module,
+		// The account's first super_admin is an identity employee.
+		fx.Provide(func(s *identity.Service) accounts.OwnerCreator { return s }),
+	)
+}
+
+const usage = `crm: the CRM API
+
+Commands:
+  crm serve                 run the API (migrates the database first)
+  crm migrate [--unlock]    apply pending migrations (--unlock: clear a stale lock)
+  crm accounts create --name NAME --email EMAIL [--password PW]
+                            create an account and its super_admin
+                            (the password is read from standard input when absent)
+  crm policy check [DIR]    validate policy files (the embedded ones without DIR)
+  crm version               print the version
+
+Configuration is read from the environment; see README.md.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "crm:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:])
+	case "migrate":
+		return migrate(args[1:])
+	case "accounts":
+		if len(args) < 2 || args[1] != "create" {
+			return errors.New("usage: crm accounts create --name NAME --email EMAIL [--password PW]")
+		}
+		return createAccount(args[2:], stdin, stdout)
+	case "policy":
+		if len(args) < 2 || args[1] != "check" {
+			return errors.New("usage: crm policy check [DIR]")
+		}
+		return policyCheck(args[2:], stdout)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, appVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
+}
+
+func loadConfig() (config.Config, error) { return config.Load() }
+
+// newApp builds the Fx app of the platform and every module.
+func newApp(cfg config.Config, extra ...fx.Option) *fx.App {
+	opts := []fx.Option{
+		fx.Supply(cfg, boot.Version(appVersion())),
+		boot.Module,
+		Modules(),
+		fx.NopLogger,
+		fx.StopTimeout(cfg.ShutdownTimeout + time.Second),
+	}
+	return fx.New(append(opts, extra...)...)
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	app := newApp(cfg, boot.Serve)
+	if err := app.Err(); err != nil {
+		return err
+	}
+	app.Run()
+	return nil
+}
+
+func migrate(args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	unlock := fs.Bool("unlock", false, "clear a lock left by a migrator that died")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	cfg.AutoMigrate = false
+	var d *bun.DB
+	var sets []db.Migrations
+	app := newApp(cfg, fx.Invoke(fx.Annotate(func(x *bun.DB, m []db.Migrations) { d, sets = x, m }, fx.ParamTags(``, `group:"migrations"`))))
+	if err := app.Err(); err != nil {
+		return err
+	}
+	defer d.Close()
+	ctx := context.Background()
+	if *unlock {
+		return db.Unlock(ctx, d, sets)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := db.Migrate(ctx, d, sets, log); err != nil {
+		return err
+	}
+	fmt.Println("database is up to date")
+	return nil
+}
+
+func createAccount(args []string, stdin io.Reader, stdout io.Writer) error {
+	fs := flag.NewFlagSet("accounts create", flag.ContinueOnError)
+	name := fs.String("name", "", "account name")
+	email := fs.String("email", "", "email of the super_admin")
+	password := fs.String("password", "", "password of the super_admin (read from standard input when absent)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *name == "" || *email == "" {
+		return errors.New("usage: crm accounts create --name NAME --email EMAIL [--password PW]")
+	}
+	pw := *password
+	if pw == "" {
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("no password given: pass --password or write it on standard input")
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	var d *bun.DB
+	var svc *accounts.Service
+	app := newApp(cfg, fx.Populate(&d, &svc))
+	if err := app.Err(); err != nil {
+		return err
+	}
+	defer d.Close()
+	acc, owner, err := svc.CreateWithOwner(context.Background(), *name, *email, pw)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%d\n", acc.ID)
+	fmt.Fprintf(os.Stderr, "account %d %q created with super_admin %s (employee %d)\n", acc.ID, acc.Name, identity.NormalizeEmail(*email), owner)
+	return nil
+}
+
+func policyCheck(args []string, stdout io.Writer) error {
+	if len(args) > 1 {
+		return errors.New("usage: crm policy check [DIR]")
+	}
+	var err error
+	where := "embedded policy"
+	if len(args) == 1 {
+		where = args[0]
+		err = authz.Check(os.DirFS(args[0]))
+	} else {
+		err = authz.Check(policies.FS)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	fmt.Fprintf(stdout, "%s: ok\n", where)
+	return nil
+}

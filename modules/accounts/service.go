@@ -1,0 +1,132 @@
+// Package accounts is the tenant registry: the account a caller belongs to,
+// read by everyone in it and updated by its super_admin. Accounts are created
+// from the command line (Create), never through the tenant API.
+package accounts
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"crm/platform/db"
+	"crm/platform/errs"
+	"crm/platform/tenant"
+
+	"github.com/uptrace/bun"
+)
+
+// Service reads and updates the caller's account.
+type Service struct {
+	db     *bun.DB
+	owners OwnerCreator
+}
+
+// OwnerCreator creates the first super_admin of a new account, inside the
+// transaction that creates the account. The identity module is one; cmd/crm
+// binds it.
+type OwnerCreator interface {
+	CreateOwner(ctx context.Context, tx bun.IDB, accountID int64, accountName, email, password string) (ownerID int64, err error)
+}
+
+// NewService builds the service.
+func NewService(d *bun.DB, owners OwnerCreator) *Service { return &Service{db: d, owners: owners} }
+
+// CreateWithOwner creates an account and its super_admin in one transaction.
+// This is deliberate cross-account work, for the CLI (and tests standing in
+// for it).
+func (s *Service) CreateWithOwner(ctx context.Context, name, email, password string) (*Account, int64, error) {
+	var acc *Account
+	var owner int64
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		var err error
+		if acc, err = Create(ctx, tx, name); err != nil {
+			return err
+		}
+		owner, err = s.owners.CreateOwner(ctx, tx, acc.ID, acc.Name, email, password)
+		return err
+	})
+	return acc, owner, err
+}
+
+func validName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 150 {
+		return "", errs.Invalid("name", "Name must be 1 to 150 characters.")
+	}
+	return name, nil
+}
+
+// Create adds an account row, inside the caller's transaction.
+func Create(ctx context.Context, idb bun.IDB, name string) (*Account, error) {
+	name, err := validName(name)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	a := &Account{Name: name, CreatedAt: now, UpdatedAt: now}
+	if _, err := idb.NewInsert().Model(a).Returning("id").Exec(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// get returns the caller's account if id is it; any other id is 404.
+func (s *Service) get(ctx context.Context, idb bun.IDB, id int64) (*Account, error) {
+	own, err := tenant.Account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if id != own {
+		return nil, errs.NotFound()
+	}
+	a := new(Account)
+	if err := idb.NewSelect().Model(a).Where("a.id = ?", own).Scan(ctx); err != nil {
+		if db.IsNoRows(err) {
+			return nil, errs.NotFound()
+		}
+		return nil, err
+	}
+	return a, nil
+}
+
+// List is the caller's own account, alone.
+func (s *Service) List(ctx context.Context) ([]Account, error) {
+	own, err := tenant.Account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.get(ctx, s.db, own)
+	if err != nil {
+		return nil, err
+	}
+	return []Account{*a}, nil
+}
+
+// Get returns the caller's account by id.
+func (s *Service) Get(ctx context.Context, id int64) (*Account, error) { return s.get(ctx, s.db, id) }
+
+// Update renames the caller's account (the route allows super_admins only).
+func (s *Service) Update(ctx context.Context, id int64, name *string) (*Account, error) {
+	var out *Account
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		a, err := s.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if name != nil {
+			n, err := validName(*name)
+			if err != nil {
+				return err
+			}
+			a.Name = n
+		}
+		a.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
+		if _, err := tx.NewUpdate().Model(a).Column("name", "updated_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		out = a
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,703 @@
+// Package identity is who signs in: employees, their sessions and tokens,
+// login, logout and me, and the rules of who may manage which employee.
+package identity
+
+import (
+	"context"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"crm/platform/auth"
+	"crm/platform/authz"
+	"crm/platform/db"
+	"crm/platform/errs"
+	"crm/platform/httpx"
+	"crm/platform/tenant"
+
+	"github.com/uptrace/bun"
+)
+
+// Service holds the rules about employees and sessions.
+type Service struct {
+	db     *bun.DB
+	hasher *Hasher
+	signer *auth.Signer
+	authz  *authz.Authorizer
+}
+
+// NewService builds the service.
+func NewService(d *bun.DB, h *Hasher, s *auth.Signer, a *authz.Authorizer) *Service {
+	return &Service{db: d, hasher: h, signer: s, authz: a}
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+var errBadCredentials = errs.Unauthenticated("Invalid email or password.")
+
+// NormalizeEmail trims and lower-cases an email; login is case-insensitive.
+func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func validEmail(field, s string) (string, error) {
+	e := NormalizeEmail(s)
+	if e == "" {
+		return "", errs.Invalid(field, "This field may not be blank.")
+	}
+	if len(e) > 254 {
+		return "", errs.Invalid(field, "Email must be at most 254 characters.")
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+		return "", errs.Invalid(field, "Enter a valid email address.")
+	}
+	return e, nil
+}
+
+func validText(v *errs.Validation, field, s string, min, max int) string {
+	s = strings.TrimSpace(s)
+	n := utf8.RuneCountInString(s)
+	if n < min {
+		v.Add(field, "This field may not be blank.")
+	} else if n > max {
+		v.Add(field, "Ensure this field has no more than "+itoa(max)+" characters.")
+	}
+	return s
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for n > 0 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+		n /= 10
+	}
+	return string(b)
+}
+
+// ---------------------------------------------------------------- sessions
+
+// Authenticate loads the caller of a verified token: the session must be
+// live and the employee active. Role and permissions are read fresh.
+func (s *Service) Authenticate(ctx context.Context, c *auth.Claims) (*auth.Principal, error) {
+	var row struct {
+		Employee
+		AccountName string `bun:"account_name"`
+	}
+	err := s.db.NewSelect().
+		TableExpr("sessions AS s").
+		Join("JOIN employees AS e ON e.id = s.employee_id AND e.account_id = s.account_id").
+		Join("JOIN accounts AS a ON a.id = e.account_id").
+		ColumnExpr("e.id, e.account_id, e.email, e.name, e.role, e.permissions, e.is_active").
+		ColumnExpr("a.name AS account_name").
+		Where("s.id = ?", c.SessionID).
+		Where("s.employee_id = ?", c.EmployeeID).
+		Where("s.account_id = ?", c.AccountID).
+		Where("s.revoked_at IS NULL").
+		Where("s.expires_at > ?", now()).
+		Limit(1).
+		Scan(ctx, &row)
+	if err != nil {
+		if db.IsNoRows(err) {
+			return nil, errs.Unauthenticated("Invalid or expired token.")
+		}
+		return nil, err
+	}
+	if !row.IsActive {
+		return nil, errs.Unauthenticated("Invalid or expired token.")
+	}
+	return &auth.Principal{EmployeeID: row.ID, AccountID: row.AccountID, AccountName: row.AccountName, SessionID: c.SessionID,
+		Email: row.Email, Name: row.Name, Role: row.Role, Permissions: row.Permissions}, nil
+}
+
+// LoginResult is what login answers.
+type LoginResult struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+	User      LoginUser `json:"user"`
+}
+
+// LoginUser is the seed's user block of the login answer.
+type LoginUser struct {
+	ID          int64    `json:"id"`
+	Email       string   `json:"email"`
+	Name        string   `json:"name"`
+	Role        string   `json:"role"`
+	AccountID   int64    `json:"account_id"`
+	AccountName string   `json:"account_name"`
+	Permissions []string `json:"permissions"`
+}
+
+// Login checks the credentials and opens a session. A wrong password, an
+// unknown email and an inactive employee get the same answer, after the same
+// password hash work.
+func (s *Service) Login(ctx context.Context, email, password string) (*LoginResult, error) {
+	email = NormalizeEmail(email)
+	t := now()
+	ip := httpx.ClientIP(ctx)
+	reserved, err := reserve(ctx, s.db, email, ip, t)
+	if err != nil {
+		return nil, err
+	}
+	var e Employee
+	// Login is by email across accounts: the one deliberate unscoped read.
+	err = s.db.NewSelect().Model(&e).Where("e.email = ?", email).Limit(1).Scan(ctx)
+	if err != nil && !db.IsNoRows(err) {
+		return nil, err
+	}
+	found := err == nil
+	hash := ""
+	if found {
+		hash = e.PasswordHash
+	}
+	ok := s.hasher.Verify(password, hash)
+	if !found || !ok || !e.IsActive {
+		LoginFailures.Add(1)
+		return nil, errBadCredentials
+	}
+	var res *LoginResult
+	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		if err := release(ctx, tx, reserved); err != nil {
+			return err
+		}
+		sess := &Session{ID: auth.NewSessionID(), AccountID: e.AccountID, EmployeeID: e.ID, CreatedAt: t, ExpiresAt: t.Add(s.signer.TTL()), IP: ip}
+		if _, err := tx.NewInsert().Model(sess).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model((*Employee)(nil)).Set("last_login = ?", t).Where("id = ?", e.ID).Exec(ctx); err != nil {
+			return err
+		}
+		var accountName string
+		if err := tx.NewSelect().Table("accounts").Column("name").Where("id = ?", e.AccountID).Scan(ctx, &accountName); err != nil {
+			return err
+		}
+		token, exp, err := s.signer.Sign(e.ID, e.AccountID, sess.ID, t)
+		if err != nil {
+			return err
+		}
+		res = &LoginResult{Token: token, ExpiresAt: exp, User: LoginUser{ID: e.ID, Email: e.Email, Name: e.Name, Role: e.Role,
+			AccountID: e.AccountID, AccountName: accountName, Permissions: s.authz.Policy().Effective(e.Role, e.Permissions, e.AccountID)}}
+		return nil
+	})
+	return res, err
+}
+
+// Logout revokes the caller's session.
+func (s *Service) Logout(ctx context.Context) error {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return errs.Unauthenticated("")
+	}
+	q, err := tenant.Scope(ctx, s.db.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).Where("s.id = ?", p.SessionID))
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx)
+	return err
+}
+
+// revokeSessions revokes the employee's live sessions, all but keep.
+func revokeSessions(ctx context.Context, tx bun.IDB, accountID, employeeID int64, keep string) error {
+	q := tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).
+		Where("s.account_id = ?", accountID).Where("s.employee_id = ?", employeeID).Where("s.revoked_at IS NULL")
+	if keep != "" {
+		q = q.Where("s.id <> ?", keep)
+	}
+	_, err := q.Exec(ctx)
+	return err
+}
+
+// Me is the caller with their effective permissions.
+type Me struct {
+	ID          int64    `json:"id"`
+	Email       string   `json:"email"`
+	Name        string   `json:"name"`
+	Role        string   `json:"role"`
+	Account     int64    `json:"account"`
+	AccountName string   `json:"account_name"`
+	Permissions []string `json:"permissions" doc:"Effective permissions: granted ones and those the role already implies."`
+}
+
+// Me answers GET /api/auth/me/ from the principal (already read fresh).
+func (s *Service) Me(ctx context.Context) (*Me, error) {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return nil, errs.Unauthenticated("")
+	}
+	return &Me{ID: p.EmployeeID, Email: p.Email, Name: p.Name, Role: p.Role, Account: p.AccountID, AccountName: p.AccountName,
+		Permissions: s.authz.Policy().Effective(p.Role, p.Permissions, p.AccountID)}, nil
+}
+
+// ---------------------------------------------------------------- employees
+
+// CreateOwner creates the super_admin of a new account. Deliberately
+// cross-account: the CLI calls it inside the transaction that creates the
+// account.
+func (s *Service) CreateOwner(ctx context.Context, tx bun.IDB, accountID int64, accountName, email, password string) (int64, error) {
+	var v errs.Validation
+	em, err := validEmail("email", email)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkPassword("password", password, em); err != nil {
+		return 0, err
+	}
+	name := validText(&v, "name", accountName+" Admin", 1, 150)
+	if err := v.Err(); err != nil {
+		return 0, err
+	}
+	roles := s.authz.Policy().Roles()
+	hash, err := s.hasher.Hash(password)
+	if err != nil {
+		return 0, err
+	}
+	e := &Employee{AccountID: accountID, Email: em, Name: name, Role: roles[0], JobRole: "Owner", IsActive: true,
+		Permissions: []string{}, PasswordHash: hash, DateJoined: now()}
+	if err := insertEmployee(ctx, tx, e); err != nil {
+		return 0, err
+	}
+	return e.ID, nil
+}
+
+func insertEmployee(ctx context.Context, tx bun.IDB, e *Employee) error {
+	if _, err := tx.NewInsert().Model(e).Returning("id").Exec(ctx); err != nil {
+		if db.Classify(err) == db.KindUnique {
+			return errs.Conflict("An employee with this email already exists.")
+		}
+		return err
+	}
+	return nil
+}
+
+// ListFilter are the list's filters.
+type ListFilter struct {
+	Role   string
+	Status string
+	Search string
+}
+
+var employeeOrdering = httpx.Ordering{
+	Fields: map[string]string{"id": "e.id", "name": "e.name", "email": "e.email", "role": "e.role",
+		"date_joined": "e.date_joined", "last_login": "e.last_login", "is_active": "e.is_active"},
+	Default:  "-date_joined",
+	TieBreak: "e.id",
+}
+
+// List returns a page of the account's employees.
+func (s *Service) List(ctx context.Context, f ListFilter, p *httpx.ListParams) (*httpx.PageOutput[EmployeeView], error) {
+	q, err := tenant.Scope(ctx, s.db.NewSelect().Model((*Employee)(nil)))
+	if err != nil {
+		return nil, err
+	}
+	if f.Role != "" {
+		q = q.Where("e.role = ?", f.Role)
+	}
+	switch f.Status {
+	case "":
+	case "active":
+		q = q.Where("e.is_active = ?", true)
+	case "inactive":
+		q = q.Where("e.is_active = ?", false)
+	default:
+		return nil, errs.Invalid("status", "Must be active or inactive.")
+	}
+	if f.Search != "" {
+		pat := httpx.LikePattern(f.Search)
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where(`lower(e.name) LIKE ? ESCAPE '\'`, pat).WhereOr(`e.email LIKE ? ESCAPE '\'`, pat)
+		})
+	}
+	page, err := httpx.List[Employee](ctx, q, p, employeeOrdering)
+	if err != nil {
+		return nil, err
+	}
+	out := &httpx.PageOutput[EmployeeView]{Body: httpx.Page[EmployeeView]{Count: page.Body.Count, Next: page.Body.Next, Previous: page.Body.Previous, Results: make([]EmployeeView, len(page.Body.Results))}}
+	for i := range page.Body.Results {
+		out.Body.Results[i] = page.Body.Results[i].view()
+	}
+	return out, nil
+}
+
+// get loads an employee of the caller's account; another account's is 404.
+func (s *Service) get(ctx context.Context, idb bun.IDB, id int64, forUpdate bool) (*Employee, error) {
+	e := new(Employee)
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model(e).Where("e.id = ?", id))
+	if err != nil {
+		return nil, err
+	}
+	if forUpdate && db.DialectOf(idb) == db.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if db.IsNoRows(err) {
+			return nil, errs.NotFound()
+		}
+		return nil, err
+	}
+	return e, nil
+}
+
+// Get returns one employee of the account.
+func (s *Service) Get(ctx context.Context, id int64) (*EmployeeView, error) {
+	e, err := s.get(ctx, s.db, id, false)
+	if err != nil {
+		return nil, err
+	}
+	v := e.view()
+	return &v, nil
+}
+
+// CreateInput is a new employee.
+type CreateInput struct {
+	Name        string
+	Email       string
+	Password    string
+	Role        string
+	JobRole     string
+	PhoneNumber string
+	IsActive    *bool
+	Permissions []string
+}
+
+func (s *Service) checkPermissions(field string, names []string) ([]string, error) {
+	pol := s.authz.Policy()
+	out := []string{}
+	var unknown []string
+	for _, n := range names {
+		if !pol.IsPermission(n) {
+			unknown = append(unknown, n)
+			continue
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	if len(unknown) > 0 {
+		e := errs.Invalid(field, "Unknown permission(s): "+strings.Join(unknown, ", ")+". Known: "+strings.Join(pol.Permissions(), ", ")+".")
+		e.Extra = map[string]any{"known": pol.Permissions()}
+		return nil, e
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Create adds an employee to the caller's account. The caller may only give
+// roles up to their own rank.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, error) {
+	caller := auth.FromContext(ctx)
+	accountID, err := tenant.Account(ctx)
+	if err != nil || caller == nil {
+		return nil, errs.Unauthenticated("")
+	}
+	pol := s.authz.Policy()
+	var v errs.Validation
+	name := validText(&v, "name", in.Name, 1, 150)
+	email, err := validEmail("email", in.Email)
+	if err != nil {
+		v.Add("email", err.(*errs.Error).Fields["email"][0])
+	}
+	if err := checkPassword("password", in.Password, email); err != nil {
+		v.Add("password", err.(*errs.Error).Fields["password"][0])
+	}
+	role := in.Role
+	if role == "" {
+		role = pol.Roles()[len(pol.Roles())-1]
+	}
+	if !pol.IsRole(role) {
+		v.Add("role", "Must be one of: "+strings.Join(pol.Roles(), ", ")+".")
+	}
+	jobRole := validText(&v, "job_role", in.JobRole, 0, 150)
+	phone := validText(&v, "phone_number", in.PhoneNumber, 0, 50)
+	perms, perr := s.checkPermissions("permissions", in.Permissions)
+	if perr != nil {
+		v.Add("permissions", perr.(*errs.Error).Fields["permissions"][0])
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if !pol.Manages(caller.Role, role) {
+		return nil, errs.Forbidden("You may not create an employee with the role " + role + ".")
+	}
+	if len(perms) > 0 && s.authz.ScopeFor(ctx, "employees", "update_permissions") == authz.None {
+		return nil, errs.Forbidden("You may not grant permissions.")
+	}
+	hash, err := s.hasher.Hash(in.Password)
+	if err != nil {
+		return nil, err
+	}
+	active := in.IsActive == nil || *in.IsActive
+	e := &Employee{AccountID: accountID, Email: email, Name: name, Role: role, JobRole: jobRole, PhoneNumber: phone,
+		IsActive: active, Permissions: perms, PasswordHash: hash, DateJoined: now()}
+	if err := insertEmployee(ctx, s.db, e); err != nil {
+		return nil, err
+	}
+	view := e.view()
+	return &view, nil
+}
+
+// UpdateInput holds the fields a PATCH or PUT sent (nil = absent).
+type UpdateInput struct {
+	Name        *string
+	Email       *string
+	Role        *string
+	JobRole     *string
+	PhoneNumber *string
+	IsActive    *bool
+	Permissions *[]string
+	Password    *string
+}
+
+// profileFields are what an employee may change on their own row.
+var profileFields = []string{"name", "job_role", "phone_number"}
+
+// Update changes an employee. A field the caller may not change is 403 and
+// nothing changes; sending back the current value is fine.
+func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*EmployeeView, error) {
+	caller := auth.FromContext(ctx)
+	if caller == nil {
+		return nil, errs.Unauthenticated("")
+	}
+	if in.Password != nil {
+		return nil, errs.Invalid("password", "Use POST /api/employees/{id}/change_password/ to change a password.")
+	}
+	pol := s.authz.Policy()
+	var out *EmployeeView
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		e, err := s.get(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		self := e.ID == caller.EmployeeID
+		var v errs.Validation
+		changed := map[string]bool{}
+		if in.Name != nil {
+			if n := validText(&v, "name", *in.Name, 1, 150); n != e.Name {
+				e.Name, changed["name"] = n, true
+			}
+		}
+		if in.JobRole != nil {
+			if n := validText(&v, "job_role", *in.JobRole, 0, 150); n != e.JobRole {
+				e.JobRole, changed["job_role"] = n, true
+			}
+		}
+		if in.PhoneNumber != nil {
+			if n := validText(&v, "phone_number", *in.PhoneNumber, 0, 50); n != e.PhoneNumber {
+				e.PhoneNumber, changed["phone_number"] = n, true
+			}
+		}
+		if in.Email != nil {
+			em, err := validEmail("email", *in.Email)
+			if err != nil {
+				v.Add("email", err.(*errs.Error).Fields["email"][0])
+			} else if em != e.Email {
+				e.Email, changed["email"] = em, true
+			}
+		}
+		oldRole := e.Role
+		if in.Role != nil && *in.Role != e.Role {
+			if !pol.IsRole(*in.Role) {
+				v.Add("role", "Must be one of: "+strings.Join(pol.Roles(), ", ")+".")
+			} else {
+				e.Role, changed["role"] = *in.Role, true
+			}
+		}
+		wasActive := e.IsActive
+		if in.IsActive != nil && *in.IsActive != e.IsActive {
+			e.IsActive, changed["is_active"] = *in.IsActive, true
+		}
+		if in.Permissions != nil {
+			perms, err := s.checkPermissions("permissions", *in.Permissions)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(perms, sortedCopy(e.Permissions)) {
+				e.Permissions, changed["permissions"] = perms, true
+			}
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if err := s.mayChange(ctx, caller, self, oldRole, e.Role, changed); err != nil {
+			return err
+		}
+		if len(changed) == 0 {
+			view := e.view()
+			out = &view
+			return nil
+		}
+		cols := make([]string, 0, len(changed))
+		for c := range changed {
+			cols = append(cols, c)
+		}
+		if _, err := tx.NewUpdate().Model(e).Column(cols...).WherePK().Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
+			if db.Classify(err) == db.KindUnique {
+				return errs.Conflict("An employee with this email already exists.")
+			}
+			return err
+		}
+		if wasActive && !e.IsActive {
+			if err := revokeSessions(ctx, tx, e.AccountID, e.ID, ""); err != nil {
+				return err
+			}
+		}
+		view := e.view()
+		out = &view
+		return nil
+	})
+	return out, err
+}
+
+// mayChange applies the role table to a set of changed fields.
+func (s *Service) mayChange(ctx context.Context, caller *auth.Principal, self bool, oldRole, newRole string, changed map[string]bool) error {
+	if len(changed) == 0 {
+		return nil
+	}
+	pol := s.authz.Policy()
+	scope := httpx.RouteScope(ctx)
+	if scope == authz.None {
+		scope = s.authz.ScopeFor(ctx, "employees", "update")
+	}
+	switch scope {
+	case authz.All:
+		if !pol.Manages(caller.Role, oldRole) {
+			return errs.Forbidden("You may not change an employee whose role is above yours.")
+		}
+	case authz.Own:
+		if !self {
+			return errs.Forbidden("You may only change your own profile.")
+		}
+		for f := range changed {
+			if !slices.Contains(profileFields, f) {
+				return errs.Forbidden("You may not change the field " + f + ".")
+			}
+		}
+		return nil
+	default:
+		return errs.Forbidden("")
+	}
+	if changed["role"] {
+		if self {
+			return errs.Forbidden("You may not change your own role.")
+		}
+		if !pol.Manages(caller.Role, newRole) {
+			return errs.Forbidden("You may not give the role " + newRole + ".")
+		}
+	}
+	if changed["is_active"] && self {
+		return errs.Forbidden("You may not deactivate yourself.")
+	}
+	if changed["permissions"] {
+		if self {
+			return errs.Forbidden("You may not change your own permissions.")
+		}
+		if s.authz.ScopeFor(ctx, "employees", "update_permissions") == authz.None {
+			return errs.Forbidden("You may not grant permissions.")
+		}
+	}
+	return nil
+}
+
+func sortedCopy(s []string) []string {
+	c := append([]string{}, s...)
+	slices.Sort(c)
+	return c
+}
+
+// Deactivate is DELETE: the employee can no longer sign in and every session
+// of theirs is revoked; references to them stay.
+func (s *Service) Deactivate(ctx context.Context, id int64) error {
+	caller := auth.FromContext(ctx)
+	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		e, err := s.get(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if e.ID == caller.EmployeeID {
+			return errs.Forbidden("You may not delete or deactivate yourself.")
+		}
+		if !s.authz.Policy().Manages(caller.Role, e.Role) {
+			return errs.Forbidden("You may not delete an employee whose role is above yours.")
+		}
+		if _, err := tx.NewUpdate().Model((*Employee)(nil)).Set("is_active = ?", false).Where("id = ?", e.ID).Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, e.AccountID, e.ID, "")
+	})
+}
+
+// ChangePassword sets a new password. On oneself the old password is
+// required and every other session is revoked; an admin's reset of another
+// employee revokes all of theirs.
+func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword *string, newPassword string) error {
+	caller := auth.FromContext(ctx)
+	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		e, err := s.get(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		self := e.ID == caller.EmployeeID
+		keep := ""
+		if self {
+			if oldPassword == nil || *oldPassword == "" {
+				return errs.Invalid("old_password", "This field is required.")
+			}
+			if !s.hasher.Verify(*oldPassword, e.PasswordHash) {
+				return errs.Invalid("old_password", "Wrong password.")
+			}
+			keep = caller.SessionID
+		} else {
+			if httpx.RouteScope(ctx) != authz.All {
+				return errs.Forbidden("You may only change your own password.")
+			}
+			if !s.authz.Policy().Manages(caller.Role, e.Role) {
+				return errs.Forbidden("You may not change the password of an employee whose role is above yours.")
+			}
+		}
+		if err := checkPassword("new_password", newPassword, e.Email); err != nil {
+			return err
+		}
+		hash, err := s.hasher.Hash(newPassword)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model((*Employee)(nil)).Set("password_hash = ?", hash).Where("id = ?", e.ID).Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
+			return err
+		}
+		return revokeSessions(ctx, tx, e.AccountID, e.ID, keep)
+	})
+}
+
+// UpdatePermissions replaces the employee's granular permissions.
+func (s *Service) UpdatePermissions(ctx context.Context, id int64, names []string) (*EmployeeView, error) {
+	caller := auth.FromContext(ctx)
+	perms, err := s.checkPermissions("permissions", names)
+	if err != nil {
+		return nil, err
+	}
+	var out *EmployeeView
+	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		e, err := s.get(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if e.ID == caller.EmployeeID {
+			return errs.Forbidden("You may not change your own permissions.")
+		}
+		if !s.authz.Policy().Manages(caller.Role, e.Role) {
+			return errs.Forbidden("You may not change the permissions of an employee whose role is above yours.")
+		}
+		e.Permissions = perms
+		if _, err := tx.NewUpdate().Model(e).Column("permissions").WherePK().Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
+			return err
+		}
+		v := e.view()
+		out = &v
+		return nil
+	})
+	return out, err
+}
+
+var _ auth.Authenticator = (*Service)(nil)

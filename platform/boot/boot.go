@@ -1,0 +1,157 @@
+// Package boot is the platform's Fx module: it builds the configuration, the
+// logger, the database, the policy, the token signer and the HTTP server from
+// what the modules contribute, and runs them for the life of the process.
+package boot
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"crm/platform/auth"
+	"crm/platform/authz"
+	"crm/platform/config"
+	"crm/platform/db"
+	"crm/platform/httpx"
+	"crm/policies"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+)
+
+// Version is the binary's version, set by cmd/crm.
+type Version string
+
+// Module provides the platform. The caller supplies config.Config and
+// Version (fx.Supply) and lists the business modules beside it.
+var Module = fx.Module("platform",
+	fx.Provide(
+		NewLogger,
+		OpenDB,
+		NewAuthorizer,
+		NewSigner,
+		NewServer,
+	),
+)
+
+// Serve starts the HTTP server (and the policy watcher) with the app.
+var Serve = fx.Invoke(func(lc fx.Lifecycle, s *httpx.Server, a *authz.Authorizer, cfg config.Config, log *slog.Logger, v Version) {
+	ctx, cancel := context.WithCancel(context.Background())
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			if err := a.Watch(ctx, log); err != nil {
+				log.Warn("policy watcher not started", "error", err.Error())
+			}
+			if err := s.Start(cfg.HTTPAddr); err != nil {
+				return err
+			}
+			log.Info("crm serving", "addr", cfg.HTTPAddr, "version", string(v), "database", db.DialectOf(s.DB()), "policy_dir", a.Dir())
+			return nil
+		},
+		OnStop: func(stop context.Context) error {
+			cancel()
+			log.Info("shutting down: finishing requests in flight")
+			return s.Shutdown(stop)
+		},
+	})
+})
+
+// NewLogger is a JSON slog logger on stderr.
+func NewLogger(cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+type dbIn struct {
+	fx.In
+	Config     config.Config
+	Log        *slog.Logger
+	Migrations []db.Migrations `group:"migrations"`
+	LC         fx.Lifecycle
+}
+
+// OpenDB opens the database and, unless turned off, migrates it.
+func OpenDB(in dbIn) (*bun.DB, error) {
+	d, err := db.Open(in.Config.DatabaseURL, db.Options{MaxOpenConns: in.Config.DBMaxOpenConns})
+	if err != nil {
+		return nil, err
+	}
+	in.LC.Append(fx.StopHook(func() error { return d.Close() }))
+	if in.Config.AutoMigrate || db.DialectOf(d) == db.SQLite {
+		if err := db.Migrate(context.Background(), d, in.Migrations, in.Log); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// AsMigrations adds a module's migrations to the timeline.
+func AsMigrations(module string, fsys fs.FS) fx.Option {
+	return fx.Provide(fx.Annotate(func() db.Migrations { return db.Migrations{Module: module, FS: fsys} }, fx.ResultTags(`group:"migrations"`)))
+}
+
+// NewAuthorizer loads the policy (embedded, or CRM_POLICY_DIR).
+func NewAuthorizer(cfg config.Config) (*authz.Authorizer, error) {
+	a, err := authz.New(policies.FS, cfg.PolicyDir)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return a, nil
+}
+
+// NewSigner builds the token signer. Without CRM_JWT_SECRET on SQLite, a
+// random secret is generated once and kept beside the data file.
+func NewSigner(cfg config.Config, log *slog.Logger) (*auth.Signer, error) {
+	secret := cfg.JWTSecret
+	if secret == "" {
+		path := db.SQLitePath(cfg.DatabaseURL)
+		if path == "" || path == ":memory:" {
+			return nil, fmt.Errorf("CRM_JWT_SECRET must be set (at least 32 characters) when the database is not a SQLite file")
+		}
+		s, created, err := auth.SecretBeside(filepath.Dir(path))
+		if err != nil {
+			return nil, fmt.Errorf("jwt secret: %w", err)
+		}
+		secret = s
+		log.Warn("CRM_JWT_SECRET is not set: using the secret kept beside the SQLite data; set CRM_JWT_SECRET in production",
+			"file", filepath.Join(filepath.Dir(path), "jwt-secret"), "created", created)
+	}
+	return auth.NewSigner(secret, cfg.JWTPreviousSecrets, cfg.TokenTTL)
+}
+
+type serverIn struct {
+	fx.In
+	Config  config.Config
+	Log     *slog.Logger
+	DB      *bun.DB
+	Authz   *authz.Authorizer
+	Signer  *auth.Signer
+	Authn   auth.Authenticator
+	Version Version
+	Routes  []httpx.Route       `group:"routes"`
+	Setup   []func(*fiber.App) `group:"http_setup"`
+	Observe httpx.Observer      `optional:"true"`
+}
+
+// NewServer builds the HTTP server with every module's routes.
+func NewServer(in serverIn) (*httpx.Server, error) {
+	return httpx.New(httpx.Options{
+		Log: in.Log, DB: in.DB, Authz: in.Authz, Signer: in.Signer, Authn: in.Authn,
+		Routes: in.Routes, Version: string(in.Version), TrustProxy: in.Config.TrustProxy,
+		DBTimeout: in.Config.DBTimeout, Observe: in.Observe, Setup: in.Setup,
+	})
+}
+
+// DatabaseKind names the database of a URL, for messages.
+func DatabaseKind(url string) string {
+	if strings.HasPrefix(url, "postgres") {
+		return "postgres"
+	}
+	return "sqlite"
+}

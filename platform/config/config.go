@@ -1,0 +1,60 @@
+// Package config holds the one configuration struct of the API, read from the
+// environment. Every field has a default that runs with nothing set.
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is every setting the binary reads. The README lists them; a test
+// checks that docker-compose.yml names only these.
+type Config struct {
+	HTTPAddr    string `env:"CRM_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	DatabaseURL string `env:"CRM_DATABASE_URL" envDefault:"sqlite:data/crm.db"`
+	AutoMigrate bool   `env:"CRM_AUTO_MIGRATE" envDefault:"true"`
+	// JWTSecret signs new tokens. Empty: a random secret is generated once
+	// and kept beside the SQLite data (with a warning).
+	JWTSecret string `env:"CRM_JWT_SECRET"`
+	// JWTPreviousSecrets still verify tokens signed before a rotation.
+	JWTPreviousSecrets []string      `env:"CRM_JWT_PREVIOUS_SECRETS" envSeparator:","`
+	TokenTTL           time.Duration `env:"CRM_TOKEN_TTL" envDefault:"24h"`
+	// PolicyDir overrides the policy files embedded in the binary.
+	PolicyDir       string        `env:"CRM_POLICY_DIR"`
+	ShutdownTimeout time.Duration `env:"CRM_SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	LogLevel        string        `env:"CRM_LOG_LEVEL" envDefault:"info"`
+	// Argon2MemoryKiB and Argon2Time tune the password hash (argon2id).
+	Argon2MemoryKiB uint32 `env:"CRM_ARGON2_MEMORY_KIB" envDefault:"19456"`
+	Argon2Time      uint32 `env:"CRM_ARGON2_TIME" envDefault:"2"`
+	// DBMaxOpenConns bounds the connection pool.
+	DBMaxOpenConns int `env:"CRM_DB_MAX_OPEN_CONNS" envDefault:"16"`
+	// DBTimeout bounds every database call of a request, so a lost database
+	// answers 503 quickly instead of hanging.
+	DBTimeout time.Duration `env:"CRM_DB_TIMEOUT" envDefault:"5s"`
+	// TrustProxy makes the client address come from X-Forwarded-For.
+	TrustProxy bool `env:"CRM_TRUST_PROXY" envDefault:"false"`
+	// CORSOrigins is the allow-list of browser origins (none by default).
+	CORSOrigins     []string `env:"CRM_CORS_ORIGINS" envSeparator:","`
+	CORSCredentials bool     `env:"CRM_CORS_CREDENTIALS" envDefault:"false"`
+}
+
+// Load reads the environment.
+func Load() (Config, error) {
+	var c Config
+	if err := env.Parse(&c); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	return c, nil
+}
+
+// Names lists every environment variable the binary reads.
+func Names() []string {
+	params, _ := env.GetFieldParams(&Config{})
+	names := make([]string, 0, len(params))
+	for _, p := range params {
+		names = append(names, p.Key)
+	}
+	return names
+}

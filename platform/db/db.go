@@ -1,0 +1,173 @@
+// Package db opens the one database of the API (embedded SQLite or
+// PostgreSQL, chosen by one URL), runs the migrations the modules contribute,
+// runs transactions and turns driver errors into the API's error kinds.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the database kind behind a *bun.DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DialectOf tells which database db talks to.
+func DialectOf(db bun.IDB) Dialect {
+	if db.Dialect().Name().String() == "pg" {
+		return Postgres
+	}
+	return SQLite
+}
+
+// Options tune the pool.
+type Options struct {
+	MaxOpenConns int
+}
+
+// Open opens the database named by rawURL: "sqlite:PATH" (or empty, for the
+// default) or "postgres://…".
+func Open(rawURL string, opts Options) (*bun.DB, error) {
+	if opts.MaxOpenConns <= 0 {
+		opts.MaxOpenConns = 16
+	}
+	switch {
+	case rawURL == "" || strings.HasPrefix(rawURL, "sqlite:"):
+		return openSQLite(strings.TrimPrefix(rawURL, "sqlite:"), opts)
+	case strings.HasPrefix(rawURL, "postgres://") || strings.HasPrefix(rawURL, "postgresql://"):
+		sqldb, err := sql.Open("pgx", rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("db: open postgres: %w", err)
+		}
+		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
+		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		return bun.NewDB(sqldb, pgdialect.New()), nil
+	default:
+		return nil, fmt.Errorf("db: CRM_DATABASE_URL must start with sqlite: or postgres://")
+	}
+}
+
+func openSQLite(path string, opts Options) (*bun.DB, error) {
+	if path == "" {
+		path = "data/crm.db"
+	}
+	if path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			return nil, fmt.Errorf("db: create data folder: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("db: open sqlite: %w", err)
+	}
+	sqldb.SetMaxOpenConns(opts.MaxOpenConns)
+	sqldb.SetMaxIdleConns(opts.MaxOpenConns)
+	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
+
+// SQLitePath returns the file of a sqlite: URL, or "" for another database.
+func SQLitePath(rawURL string) string {
+	if rawURL == "" {
+		return "data/crm.db"
+	}
+	if p, ok := strings.CutPrefix(rawURL, "sqlite:"); ok {
+		if p == "" {
+			return "data/crm.db"
+		}
+		return p
+	}
+	return ""
+}
+
+// InTx runs fn in a transaction, committing when it returns nil.
+func InTx(ctx context.Context, db bun.IDB, fn func(tx bun.Tx) error) error {
+	return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
+}
+
+// Kind classifies a driver error.
+type Kind int
+
+const (
+	KindOther Kind = iota
+	KindUnique
+	KindForeignKey
+	KindUnavailable
+)
+
+// Classify tells what kind of failure err is.
+func Classify(err error) Kind {
+	if err == nil {
+		return KindOther
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return KindUnique
+		case "23503":
+			return KindForeignKey
+		case "57P01", "57P02", "57P03", "53300":
+			return KindUnavailable
+		}
+		if strings.HasPrefix(pgErr.Code, "08") {
+			return KindUnavailable
+		}
+		return KindOther
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return KindUnique
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return KindForeignKey
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return KindUnavailable
+		}
+		return KindOther
+	}
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+		return KindUnavailable
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return KindUnavailable
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "connection refused") || strings.Contains(msg, "broken pipe") ||
+		strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "connection reset") ||
+		strings.Contains(msg, "conn closed") || strings.Contains(msg, "bad connection") {
+		return KindUnavailable
+	}
+	return KindOther
+}
+
+// IsNoRows tells whether err means the row does not exist.
+func IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -1,0 +1,59 @@
+package httpx
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"go.uber.org/fx"
+)
+
+// Route is one typed endpoint a module contributes. It names the Casbin
+// object and action checked before the handler runs, so no handler can forget
+// its authorization; a Public route (login, health) is checked by nobody.
+type Route struct {
+	Op       huma.Operation
+	Object   string
+	Action   string
+	Public   bool
+	register func(api huma.API, op huma.Operation)
+}
+
+// Handle builds a route checked against object and action.
+func Handle[I, O any](op huma.Operation, object, action string, h func(context.Context, *I) (*O, error)) Route {
+	return Route{Op: op, Object: object, Action: action, register: func(api huma.API, op huma.Operation) {
+		huma.Register(api, op, h)
+	}}
+}
+
+// Public builds a route any caller may reach (it authenticates itself, if at all).
+func Public[I, O any](op huma.Operation, h func(context.Context, *I) (*O, error)) Route {
+	return Route{Op: op, Public: true, register: func(api huma.API, op huma.Operation) {
+		huma.Register(api, op, h)
+	}}
+}
+
+// Op is a shorthand for an operation.
+func Op(method, path, id, summary string, tags ...string) huma.Operation {
+	status := 0
+	switch method {
+	case http.MethodPost:
+		status = http.StatusCreated
+	case http.MethodDelete:
+		status = http.StatusNoContent
+	}
+	return huma.Operation{Method: method, Path: path, OperationID: id, Summary: summary, Tags: tags, DefaultStatus: status}
+}
+
+// AsRoutes provides a constructor's []Route to the platform's route group.
+func AsRoutes(constructor any) fx.Option {
+	return fx.Provide(fx.Annotate(constructor, fx.ResultTags(`group:"routes,flatten"`)))
+}
+
+// Action is an operation that answers 200 whatever its method (login,
+// logout, change_password: a POST that creates nothing).
+func Action(method, path, id, summary string, tags ...string) huma.Operation {
+	op := Op(method, path, id, summary, tags...)
+	op.DefaultStatus = http.StatusOK
+	return op
+}

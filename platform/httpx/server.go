@@ -1,0 +1,449 @@
+// Package httpx is the HTTP face of the API: the Fiber app with huma on top,
+// the error handler that writes every error as the contract's JSON, the
+// authentication and authorization that run before every route, pagination,
+// ordering and the route type modules contribute.
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"crm/platform/auth"
+	"crm/platform/authz"
+	"crm/platform/db"
+	"crm/platform/errs"
+	"crm/platform/tenant"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humafiber"
+	"github.com/gofiber/fiber/v2"
+	"github.com/uptrace/bun"
+)
+
+// BodyLimit is the largest request body served (413 above it).
+const BodyLimit = 1 << 20
+
+// Options are what the server needs from the rest of the platform.
+type Options struct {
+	Log        *slog.Logger
+	DB         *bun.DB
+	Authz      *authz.Authorizer
+	Signer     *auth.Signer
+	Authn      auth.Authenticator
+	Routes     []Route
+	Version    string
+	TrustProxy bool
+	DBTimeout  time.Duration
+	// Observe, when set, is told about every finished request (metrics).
+	Observe Observer
+	// Setup runs on the Fiber app before the routes (CORS, metrics, docs).
+	Setup []func(app *fiber.App)
+}
+
+// Observer is told about every finished request (metrics).
+type Observer func(route, method string, status int, elapsed time.Duration)
+
+// Server is the Fiber app and its huma API.
+type Server struct {
+	App    *fiber.App
+	API    huma.API
+	Routes []Route
+	opts   Options
+}
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	clientIPKey
+	routeScopeKey
+)
+
+// RequestID returns the id of the request in ctx.
+func RequestID(ctx context.Context) string { s, _ := ctx.Value(requestIDKey).(string); return s }
+
+// ClientIP returns the caller's address.
+func ClientIP(ctx context.Context) string { s, _ := ctx.Value(clientIPKey).(string); return s }
+
+// RouteScope is the scope the route's own object and action gave the caller.
+func RouteScope(ctx context.Context) authz.Scope { s, _ := ctx.Value(routeScopeKey).(authz.Scope); return s }
+
+// WithRequest is used by tests and the CLI to give a context request data.
+func WithRequest(ctx context.Context, requestID, ip string) context.Context {
+	ctx = context.WithValue(ctx, requestIDKey, requestID)
+	return context.WithValue(ctx, clientIPKey, ip)
+}
+
+func init() {
+	huma.NewError = newHumaError
+	huma.NewErrorWithContext = func(_ huma.Context, status int, msg string, e ...error) huma.StatusError {
+		return newHumaError(status, msg, e...)
+	}
+}
+
+// newHumaError turns huma's own errors (validation, parsing, body size) and
+// unexpected handler errors into the contract's errors. Validation is 400.
+func newHumaError(status int, msg string, list ...error) huma.StatusError {
+	if status == http.StatusInternalServerError {
+		for _, e := range list {
+			if e == nil {
+				continue
+			}
+			var ae *errs.Error
+			if errors.As(e, &ae) {
+				return ae
+			}
+			return FromError(e)
+		}
+		return errs.New(http.StatusInternalServerError, "Internal server error.")
+	}
+	if status == http.StatusUnprocessableEntity {
+		status = http.StatusBadRequest
+	}
+	out := &errs.Error{Status: status, Detail: msg}
+	var v errs.Validation
+	for _, e := range list {
+		if e == nil {
+			continue
+		}
+		var d huma.ErrorDetailer
+		if errors.As(e, &d) {
+			det := d.ErrorDetail()
+			field := det.Location
+			for _, p := range []string{"body.", "query.", "path.", "header."} {
+				field = strings.TrimPrefix(field, p)
+			}
+			msg := det.Message
+			if rest, ok := strings.CutPrefix(msg, "expected required property "); ok && (field == "body" || field == "") {
+				field, msg = strings.TrimSuffix(rest, " to be present"), "This field is required."
+			}
+			if field == "" {
+				field = "body"
+			}
+			v.Add(field, msg)
+			continue
+		}
+		v.Add("body", e.Error())
+	}
+	switch status {
+	case http.StatusBadRequest:
+		if ve, ok := v.Err().(*errs.Error); ok {
+			out = ve
+			if msg == "request body is required" {
+				out.Detail = "Request body is required."
+			}
+		} else if msg != "" {
+			out.Detail = upperFirst(msg) + "."
+		}
+	case http.StatusRequestEntityTooLarge:
+		out.Detail = "Request body too large (limit 1 MiB)."
+	case http.StatusUnsupportedMediaType:
+		out.Detail = "Unsupported media type: send application/json."
+	default:
+		if out.Detail == "" {
+			out.Detail = http.StatusText(status) + "."
+		}
+	}
+	return out
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// FromError maps any error to the contract's error: errs.Error as is, a
+// database out of reach to 503, the rest to a 500 without internals.
+func FromError(err error) *errs.Error {
+	var ae *errs.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	switch {
+	case db.IsNoRows(err):
+		return errs.NotFound()
+	case db.Classify(err) == db.KindUnavailable:
+		return errs.Unavailable(err)
+	case db.Classify(err) == db.KindUnique:
+		return errs.Wrap(http.StatusConflict, "A row with these values already exists.", err)
+	case db.Classify(err) == db.KindForeignKey:
+		return errs.Wrap(http.StatusConflict, "Other rows still depend on this one.", err)
+	}
+	return errs.Wrap(http.StatusInternalServerError, "Internal server error.", err)
+}
+
+// New builds the app: middleware, huma, every route with its check.
+func New(o Options) (*Server, error) {
+	s := &Server{opts: o}
+	app := fiber.New(fiber.Config{
+		AppName:               "crm",
+		DisableStartupMessage: true,
+		BodyLimit:             BodyLimit,
+		ReadBufferSize:        16 << 10, // request line and headers up to 8 KiB are served
+		ErrorHandler:          s.errorHandler,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ProxyHeader:           proxyHeader(o.TrustProxy),
+	})
+	s.App = app
+	app.Use(s.recover, s.frame)
+	for _, f := range o.Setup {
+		f(app)
+	}
+
+	cfg := huma.Config{
+		OpenAPI: &huma.OpenAPI{
+			OpenAPI: "3.1.0",
+			Info:    &huma.Info{Title: "CRM API", Version: o.Version},
+			Components: &huma.Components{
+				Schemas: huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer),
+				SecuritySchemes: map[string]*huma.SecurityScheme{
+					"Bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "`Authorization: Bearer <token>`, the token from POST /api/auth/login/."},
+					"Token":  {Type: "apiKey", In: "header", Name: "Authorization", Description: "The seed's scheme: `Authorization: Token <token>`."},
+				},
+			},
+		},
+		OpenAPIPath:   "/api/openapi",
+		Formats:       map[string]huma.Format{"application/json": huma.DefaultJSONFormat, "json": huma.DefaultJSONFormat},
+		DefaultFormat: "application/json",
+	}
+	cfg.AllowAdditionalPropertiesByDefault = true
+	cfg.FieldsOptionalByDefault = false
+	api := humafiber.New(app, cfg)
+	s.API = api
+	api.UseMiddleware(s.authenticate)
+
+	pol := o.Authz.Policy()
+	routes := append([]Route(nil), o.Routes...)
+	routes = append(routes, s.healthRoutes()...)
+	sort.SliceStable(routes, func(i, j int) bool { return routes[i].Op.Path < routes[j].Op.Path })
+	var unknown []string
+	for i := range routes {
+		r := &routes[i]
+		op := r.Op
+		if op.Metadata == nil {
+			op.Metadata = map[string]any{}
+		}
+		op.Metadata["crm.route"] = r
+		if !r.Public {
+			if !pol.Known(r.Object, r.Action) {
+				unknown = append(unknown, fmt.Sprintf("%s %s (%s, %s)", op.Method, op.Path, r.Object, r.Action))
+			}
+			op.Security = []map[string][]string{{"Bearer": {}}, {"Token": {}}}
+			op.Errors = append(op.Errors, 401, 403)
+		}
+		op.Errors = append(op.Errors, 400)
+		r.register(api, op)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("routes whose object and action no policy line mentions: %s", strings.Join(unknown, "; "))
+	}
+	s.Routes = routes
+	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	return s, nil
+}
+
+func proxyHeader(trust bool) string {
+	if trust {
+		return fiber.HeaderXForwardedFor
+	}
+	return ""
+}
+
+// recover turns a panic into a 500 JSON without internals.
+func (s *Server) recover(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.opts.Log.Error("panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()), "request_id", c.Locals("rid"))
+			err = errs.New(http.StatusInternalServerError, "Internal server error.")
+		}
+	}()
+	return c.Next()
+}
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// frame gives every request an id, its caller's address, a time limit, the
+// security headers, and one JSON log line at its end.
+func (s *Server) frame(c *fiber.Ctx) error {
+	start := time.Now()
+	rid := c.Get("X-Request-ID")
+	if validRequestID(rid) {
+		rid = strings.Clone(rid)
+	} else {
+		rid = newRequestID()
+	}
+	c.Locals("rid", rid)
+	c.Set("X-Request-ID", rid)
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Cache-Control", "no-store")
+	ip := strings.Clone(c.IP())
+	ctx := context.WithValue(c.UserContext(), requestIDKey, rid)
+	ctx = context.WithValue(ctx, clientIPKey, ip)
+	var cancel context.CancelFunc
+	if s.opts.DBTimeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, s.opts.DBTimeout)
+		defer cancel()
+	}
+	c.SetUserContext(ctx)
+
+	err := c.Next()
+	if err != nil {
+		// The status of a returned error is set by the error handler: run it
+		// now so the log and the metrics see the real status.
+		if herr := s.errorHandler(c, err); herr != nil {
+			c.Status(http.StatusInternalServerError)
+		}
+	}
+	status := c.Response().StatusCode()
+	route := "unmatched"
+	if r := c.Route(); r != nil && r.Path != "/" && r.Path != "" {
+		route = r.Path
+	}
+	elapsed := time.Since(start)
+	if s.opts.Observe != nil {
+		s.opts.Observe(route, c.Method(), status, elapsed)
+	}
+	if s.opts.Log.Enabled(ctx, slog.LevelInfo) {
+		s.opts.Log.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("request_id", rid), slog.String("method", c.Method()), slog.String("route", route),
+			slog.String("path", c.Path()), slog.Int("status", status), slog.Duration("elapsed", elapsed), slog.String("ip", ip))
+	}
+	return nil
+}
+
+// errorHandler writes any error as the contract's JSON.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	var fe *fiber.Error
+	var out *errs.Error
+	if errors.As(err, &fe) {
+		out = &errs.Error{Status: fe.Code}
+		switch fe.Code {
+		case http.StatusNotFound:
+			out.Detail = "Not found."
+		case http.StatusMethodNotAllowed:
+			out.Detail = fmt.Sprintf("Method %q not allowed.", c.Method())
+		case http.StatusRequestEntityTooLarge:
+			out.Detail = "Request body too large (limit 1 MiB)."
+		case http.StatusRequestHeaderFieldsTooLarge:
+			out.Detail = "Request header fields too large."
+		default:
+			out.Detail = http.StatusText(fe.Code) + "."
+			if fe.Code >= 500 {
+				out.Status = http.StatusInternalServerError
+				out.Detail = "Internal server error."
+			}
+		}
+	} else {
+		out = FromError(err)
+	}
+	s.logError(c.UserContext(), out)
+	if out.RetryAfter > 0 {
+		c.Set("Retry-After", fmt.Sprint(out.RetryAfter))
+	}
+	c.Set("X-Content-Type-Options", "nosniff")
+	return c.Status(out.Status).JSON(out)
+}
+
+func (s *Server) logError(ctx context.Context, e *errs.Error) {
+	if e.Status >= 500 {
+		s.opts.Log.ErrorContext(ctx, "request failed", "status", e.Status, "error", e.Error(), "request_id", RequestID(ctx))
+	}
+}
+
+// authenticate runs before every huma route: it verifies the token, loads
+// the caller, puts the account in the context (the only place that does) and
+// checks the route's object and action against the policy.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	r, _ := ctx.Operation().Metadata["crm.route"].(*Route)
+	if r == nil || r.Public {
+		next(ctx)
+		return
+	}
+	fail := func(e *errs.Error) {
+		if e.Status == http.StatusUnauthorized {
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="api"`)
+		}
+		s.logError(ctx.Context(), e)
+		_ = huma.WriteErr(s.API, ctx, e.Status, e.Detail)
+	}
+	h := ctx.Header("Authorization")
+	if h == "" {
+		fail(errs.Unauthenticated(""))
+		return
+	}
+	tok, ok := auth.TokenFromHeader(h)
+	if !ok {
+		fail(errs.Unauthenticated("Invalid Authorization header: use 'Bearer <token>' or 'Token <token>'."))
+		return
+	}
+	claims, err := s.opts.Signer.Verify(tok)
+	if err != nil {
+		fail(errs.Unauthenticated("Invalid or expired token."))
+		return
+	}
+	p, err := s.opts.Authn.Authenticate(ctx.Context(), claims)
+	if err != nil {
+		fail(FromError(err))
+		return
+	}
+	scope := s.opts.Authz.Policy().ScopeOf(p.Role, p.Permissions, p.AccountID, r.Object, r.Action)
+	if scope == authz.None {
+		fail(errs.Forbidden(""))
+		return
+	}
+	c := auth.WithPrincipal(ctx.Context(), p)
+	c = tenant.WithAccount(c, p.AccountID)
+	c = context.WithValue(c, routeScopeKey, scope)
+	next(huma.WithContext(ctx, c))
+}
+
+// DB is the database the server checks for readiness.
+func (s *Server) DB() *bun.DB { return s.opts.DB }
+
+// Start listens on addr in the background.
+func (s *Server) Start(addr string) error {
+	ln, err := listen(addr)
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := s.App.Listener(ln); err != nil {
+			s.opts.Log.Error("http server stopped", "error", err.Error())
+		}
+	}()
+	return nil
+}
+
+// Shutdown stops accepting and waits for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.App.ShutdownWithContext(ctx)
+}

@@ -134,9 +134,9 @@ type serverIn struct {
 	Signer  *auth.Signer
 	Authn   auth.Authenticator
 	Version Version
-	Routes  []httpx.Route       `group:"routes"`
+	Routes  []httpx.Route      `group:"routes"`
 	Setup   []func(*fiber.App) `group:"http_setup"`
-	Observe httpx.Observer      `optional:"true"`
+	Observe httpx.Observer     `optional:"true"`
 }
 
 // NewServer builds the HTTP server with every module's routes.

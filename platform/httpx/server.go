@@ -75,7 +75,10 @@ func RequestID(ctx context.Context) string { s, _ := ctx.Value(requestIDKey).(st
 func ClientIP(ctx context.Context) string { s, _ := ctx.Value(clientIPKey).(string); return s }
 
 // RouteScope is the scope the route's own object and action gave the caller.
-func RouteScope(ctx context.Context) authz.Scope { s, _ := ctx.Value(routeScopeKey).(authz.Scope); return s }
+func RouteScope(ctx context.Context) authz.Scope {
+	s, _ := ctx.Value(routeScopeKey).(authz.Scope)
+	return s
+}
 
 // WithRequest is used by tests and the CLI to give a context request data.
 func WithRequest(ctx context.Context, requestID, ip string) context.Context {

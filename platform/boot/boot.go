@@ -17,6 +17,7 @@ import (
 	"crm/platform/config"
 	"crm/platform/db"
 	"crm/platform/httpx"
+	"crm/platform/journal"
 	"crm/policies"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,6 +37,7 @@ var Module = fx.Module("platform",
 		NewAuthorizer,
 		NewSigner,
 		NewServer,
+		journal.New,
 	),
 )
 

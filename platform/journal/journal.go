@@ -6,6 +6,7 @@ package journal
 
 import (
 	"context"
+	"reflect"
 	"time"
 
 	"crm/platform/auth"
@@ -104,7 +105,7 @@ func (j *Journal) Record(ctx context.Context, tx bun.IDB, e Entry) error {
 func Diff(fields map[string][2]any) map[string]Change {
 	out := map[string]Change{}
 	for k, v := range fields {
-		if v[0] != v[1] {
+		if !reflect.DeepEqual(v[0], v[1]) {
 			out[k] = Change{Old: v[0], New: v[1]}
 		}
 	}

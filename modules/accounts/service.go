@@ -96,7 +96,7 @@ func (s *Service) List(ctx context.Context) ([]Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.get(ctx, s.db, own)
+	a, err := s.get(ctx, db.Use(ctx, s.db), own)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (s *Service) List(ctx context.Context) ([]Account, error) {
 }
 
 // Get returns the caller's account by id.
-func (s *Service) Get(ctx context.Context, id int64) (*Account, error) { return s.get(ctx, s.db, id) }
+func (s *Service) Get(ctx context.Context, id int64) (*Account, error) { return s.get(ctx, db.Use(ctx, s.db), id) }
 
 // Update renames the caller's account (the route allows super_admins only).
 func (s *Service) Update(ctx context.Context, id int64, name *string) (*Account, error) {

@@ -191,7 +191,7 @@ func (s *Service) Logout(ctx context.Context) error {
 	if p == nil {
 		return errs.Unauthenticated("")
 	}
-	q, err := tenant.Scope(ctx, s.db.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).Where("s.id = ?", p.SessionID))
+	q, err := tenant.Scope(ctx, db.Use(ctx, s.db).NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).Where("s.id = ?", p.SessionID))
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ var employeeOrdering = httpx.Ordering{
 
 // List returns a page of the account's employees.
 func (s *Service) List(ctx context.Context, f ListFilter, p *httpx.ListParams) (*httpx.PageOutput[EmployeeView], error) {
-	q, err := tenant.Scope(ctx, s.db.NewSelect().Model((*Employee)(nil)))
+	q, err := tenant.Scope(ctx, db.Use(ctx, s.db).NewSelect().Model((*Employee)(nil)))
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +342,7 @@ func (s *Service) get(ctx context.Context, idb bun.IDB, id int64, forUpdate bool
 
 // Get returns one employee of the account.
 func (s *Service) Get(ctx context.Context, id int64) (*EmployeeView, error) {
-	e, err := s.get(ctx, s.db, id, false)
+	e, err := s.get(ctx, db.Use(ctx, s.db), id, false)
 	if err != nil {
 		return nil, err
 	}
@@ -431,7 +431,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, er
 	active := in.IsActive == nil || *in.IsActive
 	e := &Employee{AccountID: accountID, Email: email, Name: name, Role: role, JobRole: jobRole, PhoneNumber: phone,
 		IsActive: active, Permissions: perms, PasswordHash: hash, DateJoined: now()}
-	if err := insertEmployee(ctx, s.db, e); err != nil {
+	if err := insertEmployee(ctx, db.Use(ctx, s.db), e); err != nil {
 		return nil, err
 	}
 	view := e.view()

@@ -106,8 +106,13 @@ func SQLitePath(rawURL string) string {
 	return ""
 }
 
-// InTx runs fn in a transaction, committing when it returns nil.
+// InTx runs fn in a transaction, committing when it returns nil. When ctx
+// already carries a transaction (the request's), fn runs in it and its
+// error rolls the whole request back.
 func InTx(ctx context.Context, db bun.IDB, fn func(tx bun.Tx) error) error {
+	if tx, ok := TxFrom(ctx); ok {
+		return fn(tx)
+	}
 	return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
 }
 

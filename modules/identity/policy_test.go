@@ -45,7 +45,9 @@ func TestPolicyEditedWhileRunning(t *testing.T) {
 	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return e.Post(emp.Token, "/api/employees/", newEmployee("employee")).Status == http.StatusCreated })
+	waitFor(t, func() bool {
+		return e.Post(emp.Token, "/api/employees/", newEmployee("employee")).Status == http.StatusCreated
+	})
 
 	// Another account is not affected by a line for this one.
 	b := e.Account("Beta")
@@ -64,7 +66,9 @@ func TestPolicyEditedWhileRunning(t *testing.T) {
 	if err := os.WriteFile(path, orig, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return e.Post(emp.Token, "/api/employees/", newEmployee("employee")).Status == http.StatusForbidden })
+	waitFor(t, func() bool {
+		return e.Post(emp.Token, "/api/employees/", newEmployee("employee")).Status == http.StatusForbidden
+	})
 	if !strings.Contains(string(orig), "employees") {
 		t.Fatal("unexpected policy file")
 	}

@@ -2,23 +2,97 @@ package db
 
 import (
 	"context"
+	"strconv"
+	"sync"
 
 	"github.com/uptrace/bun"
 )
 
 type txKey struct{}
+type requestKey struct{}
 
-// WithTx makes tx the database handle of every query made with ctx (the
-// request's transaction, which on PostgreSQL carries the account for
-// row-level security).
+// WithTx makes tx the database handle of every query made with ctx.
 func WithTx(ctx context.Context, tx bun.Tx) context.Context {
 	return context.WithValue(ctx, txKey{}, tx)
 }
 
-// TxFrom returns the transaction ctx carries, if any.
+// request is the transaction of one HTTP request on PostgreSQL: begun on its
+// first query, with the request's account set for row-level security
+// (set_config('app.account_id', …, true), i.e. SET LOCAL), and committed or
+// rolled back once the handler has returned, before the answer is written.
+type request struct {
+	mu      sync.Mutex
+	db      *bun.DB
+	account int64
+	tx      bun.Tx
+	begun   bool
+	done    bool
+	err     error
+}
+
+// BeginRequest gives ctx a request transaction on d for the account. Nothing
+// is sent to the database until the first query. Only PostgreSQL uses it
+// (row-level security); on SQLite queries run on the pool.
+func BeginRequest(ctx context.Context, d *bun.DB, accountID int64) context.Context {
+	if DialectOf(d) != Postgres {
+		return ctx
+	}
+	return context.WithValue(ctx, requestKey{}, &request{db: d, account: accountID})
+}
+
+func (r *request) get(ctx context.Context) (bun.Tx, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.begun || r.err != nil {
+		return r.tx, r.err
+	}
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		r.err = err
+		return tx, err
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT set_config('app.account_id', ?, true)", strconv.FormatInt(r.account, 10)); err != nil {
+		_ = tx.Rollback()
+		r.err = err
+		return tx, err
+	}
+	r.tx, r.begun = tx, true
+	return tx, nil
+}
+
+// EndRequest commits the request's transaction (or rolls it back when
+// failed). It is a no-op when no query was made or it already ended.
+func EndRequest(ctx context.Context, failed bool) error {
+	r, ok := ctx.Value(requestKey{}).(*request)
+	if !ok {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return nil
+	}
+	r.done = true
+	if !r.begun {
+		return r.err
+	}
+	if failed {
+		return r.tx.Rollback()
+	}
+	return r.tx.Commit()
+}
+
+// TxFrom returns the transaction ctx carries, if any (beginning the request
+// transaction when that is the one).
 func TxFrom(ctx context.Context) (bun.Tx, bool) {
-	tx, ok := ctx.Value(txKey{}).(bun.Tx)
-	return tx, ok
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
+		return tx, true
+	}
+	if r, ok := ctx.Value(requestKey{}).(*request); ok {
+		tx, err := r.get(ctx)
+		return tx, err == nil
+	}
+	return bun.Tx{}, false
 }
 
 // Use returns the handle queries of ctx must use: the request's transaction

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 
+	"crm/platform/db"
+
 	"github.com/danielgtaylor/huma/v2"
 	"go.uber.org/fx"
 )
@@ -19,10 +21,19 @@ type Route struct {
 	register func(api huma.API, op huma.Operation)
 }
 
-// Handle builds a route checked against object and action.
+// Handle builds a route checked against object and action. The request's
+// transaction (PostgreSQL) is committed when the handler succeeds and
+// rolled back when it fails, before the answer is written, so a 2xx answer
+// always means the write is durable.
 func Handle[I, O any](op huma.Operation, object, action string, h func(context.Context, *I) (*O, error)) Route {
 	return Route{Op: op, Object: object, Action: action, register: func(api huma.API, op huma.Operation) {
-		huma.Register(api, op, h)
+		huma.Register(api, op, func(ctx context.Context, in *I) (*O, error) {
+			out, err := h(ctx, in)
+			if cerr := db.EndRequest(ctx, err != nil); cerr != nil && err == nil {
+				return nil, FromError(cerr)
+			}
+			return out, err
+		})
 	}}
 }
 

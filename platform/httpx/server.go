@@ -413,7 +413,12 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		fail(errs.Unauthenticated("Invalid or expired token."))
 		return
 	}
-	p, err := s.opts.Authn.Authenticate(ctx.Context(), claims)
+	// The request's transaction (PostgreSQL) carries the token's account
+	// for row-level security from the first query on, the caller's lookup
+	// included; it ends when the handler returns (or here, if it never ran).
+	rctx := db.BeginRequest(ctx.Context(), s.opts.DB, claims.AccountID)
+	defer func() { _ = db.EndRequest(rctx, true) }()
+	p, err := s.opts.Authn.Authenticate(rctx, claims)
 	if err != nil {
 		fail(FromError(err))
 		return
@@ -423,7 +428,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		fail(errs.Forbidden(""))
 		return
 	}
-	c := auth.WithPrincipal(ctx.Context(), p)
+	c := auth.WithPrincipal(rctx, p)
 	c = tenant.WithAccount(c, p.AccountID)
 	c = context.WithValue(c, routeScopeKey, scope)
 	next(huma.WithContext(ctx, c))

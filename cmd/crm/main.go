@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"crm/modules/accounts"
+	"crm/modules/clients"
 	"crm/modules/identity"
 	"crm/platform/authz"
 	"crm/platform/boot"
@@ -45,6 +46,7 @@ func Modules() fx.Option {
 	return fx.Options(
 		accounts.Module,
 		identity.Module,
+		clients.Module,
 		// The account's first super_admin is an identity employee.
 		fx.Provide(func(s *identity.Service) accounts.OwnerCreator { return s }),
 	)

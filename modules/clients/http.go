@@ -1,0 +1,111 @@
+package clients
+
+import (
+	"context"
+	"net/http"
+
+	"crm/platform/httpx"
+)
+
+type handler struct{ svc *Service }
+
+// filterQuery are the list filters, shared by the list, my_clients and
+// statistics.
+type filterQuery struct {
+	Status  string `query:"status" enum:"active,inactive,onboarding,paused,cancelled," doc:"active, inactive, onboarding, paused or cancelled."`
+	Coach   int64  `query:"coach" doc:"Employee id of the coach."`
+	Closer  int64  `query:"closer" doc:"Employee id of the closer."`
+	Setter  int64  `query:"setter" doc:"Employee id of the setter."`
+	Country string `query:"country" doc:"ISO 3166-1 alpha-2 code (any case)."`
+	Search  string `query:"search" maxLength:"200" doc:"Case-insensitive substring of the first name, last name or email; several terms (separated by spaces or commas) must all match. % _ and \\ match themselves."`
+}
+
+func (f filterQuery) filter() Filter {
+	return Filter{Status: f.Status, Coach: f.Coach, Closer: f.Closer, Setter: f.Setter, Country: f.Country, Search: f.Search}
+}
+
+type listInput struct {
+	httpx.ListParams
+	filterQuery
+}
+
+type statisticsInput struct {
+	filterQuery
+}
+
+type idInput struct {
+	ID int64 `path:"id" doc:"Client id"`
+}
+
+type createInput struct {
+	Body Input
+}
+
+type updateInput struct {
+	ID   int64 `path:"id" doc:"Client id"`
+	Body Input
+}
+
+type clientOutput struct{ Body *Client }
+
+type statisticsOutput struct{ Body *Statistics }
+
+type noContent struct{}
+
+const orderingDoc = " Ordering (?ordering=, '-' for descending): id, first_name, last_name, email, status, country, currency, created_at, updated_at; default -created_at."
+
+func routes(svc *Service) []httpx.Route {
+	h := handler{svc}
+	op := httpx.Op
+	list := op(http.MethodGet, "/api/clients/", "listClients", "List the clients the caller can read", "Clients")
+	list.Description = "Admins read every client of the account; an employee the clients assigned to them (coach, closer or setter), or all with view_all_clients." + orderingDoc
+	mine := op(http.MethodGet, "/api/clients/my_clients/", "myClients", "List the clients assigned to the caller (coach, closer or setter)", "Clients")
+	mine.Description = "Any role; the list's filters, ordering and pagination." + orderingDoc
+	return []httpx.Route{
+		httpx.Handle(list, "clients", "read", h.list),
+		httpx.Handle(op(http.MethodPost, "/api/clients/", "createClient", "Create a client", "Clients"), "clients", "create", h.create),
+		httpx.Handle(mine, "clients", "read", h.myClients),
+		httpx.Handle(op(http.MethodGet, "/api/clients/statistics/", "clientStatistics", "Count by status the clients the caller can read (the list's filters apply)", "Clients"), "clients", "read", h.statistics),
+		httpx.Handle(op(http.MethodGet, "/api/clients/{id}/", "getClient", "Get a client", "Clients"), "clients", "read", h.get),
+		httpx.Handle(op(http.MethodPatch, "/api/clients/{id}/", "updateClient", "Update a client (the fields sent only)", "Clients"), "clients", "update", h.update),
+		httpx.Handle(op(http.MethodPut, "/api/clients/{id}/", "replaceClient", "Replace a client (absent optional fields take their defaults)", "Clients"), "clients", "update", h.replace),
+		httpx.Handle(op(http.MethodDelete, "/api/clients/{id}/", "deleteClient", "Delete a client (409 while billing records reference it)", "Clients"), "clients", "delete", h.delete),
+	}
+}
+
+func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[Client], error) {
+	return h.svc.List(ctx, in.filter(), false, &in.ListParams)
+}
+
+func (h handler) myClients(ctx context.Context, in *listInput) (*httpx.PageOutput[Client], error) {
+	return h.svc.List(ctx, in.filter(), true, &in.ListParams)
+}
+
+func (h handler) statistics(ctx context.Context, in *statisticsInput) (*statisticsOutput, error) {
+	st, err := h.svc.Statistics(ctx, in.filter())
+	return &statisticsOutput{st}, err
+}
+
+func (h handler) get(ctx context.Context, in *idInput) (*clientOutput, error) {
+	c, err := h.svc.Get(ctx, in.ID)
+	return &clientOutput{c}, err
+}
+
+func (h handler) create(ctx context.Context, in *createInput) (*clientOutput, error) {
+	c, err := h.svc.Create(ctx, in.Body)
+	return &clientOutput{c}, err
+}
+
+func (h handler) update(ctx context.Context, in *updateInput) (*clientOutput, error) {
+	c, err := h.svc.Update(ctx, in.ID, in.Body, false)
+	return &clientOutput{c}, err
+}
+
+func (h handler) replace(ctx context.Context, in *updateInput) (*clientOutput, error) {
+	c, err := h.svc.Update(ctx, in.ID, in.Body, true)
+	return &clientOutput{c}, err
+}
+
+func (h handler) delete(ctx context.Context, in *idInput) (*noContent, error) {
+	return &noContent{}, h.svc.Delete(ctx, in.ID)
+}

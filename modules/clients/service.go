@@ -1,0 +1,406 @@
+// Package clients is the CRM's core records: the clients of an account, who
+// may see and change which of them (from the policy files), their list,
+// search and statistics.
+package clients
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"crm/platform/auth"
+	"crm/platform/authz"
+	"crm/platform/db"
+	"crm/platform/errs"
+	"crm/platform/httpx"
+	"crm/platform/journal"
+	"crm/platform/tenant"
+
+	"github.com/uptrace/bun"
+)
+
+// Service holds the rules about clients.
+type Service struct {
+	db      *bun.DB
+	authz   *authz.Authorizer
+	journal *journal.Journal
+}
+
+// NewService builds the service.
+func NewService(d *bun.DB, a *authz.Authorizer, j *journal.Journal) *Service {
+	return &Service{db: d, authz: a, journal: j}
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// readScope is how far the caller reads clients, from the policy in force.
+func (s *Service) readScope(ctx context.Context) authz.Scope {
+	return s.authz.ScopeFor(ctx, "clients", "read")
+}
+
+// ---------------------------------------------------------------- for other modules
+
+// Readable returns a subquery selecting the ids of the clients the caller may
+// read (SELECT id FROM clients WHERE account_id = ? AND (assigned...)), or nil
+// when the caller reads every client of the account.
+func (s *Service) Readable(ctx context.Context) (*bun.SelectQuery, error) {
+	scope := s.readScope(ctx)
+	if scope == authz.All {
+		if _, err := tenant.Account(ctx); err != nil {
+			return nil, err
+		}
+		return nil, nil
+	}
+	return visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Client)(nil)).Column("c.id"), scope)
+}
+
+// Exists reports whether id is a client of the caller's account (any scope),
+// using idb (a transaction or the db).
+func (s *Service) Exists(ctx context.Context, idb bun.IDB, id int64) (bool, error) {
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Client)(nil)).Where("c.id = ?", id))
+	if err != nil {
+		return false, err
+	}
+	return q.Exists(ctx)
+}
+
+// ---------------------------------------------------------------- reads
+
+// query selects the clients the caller can read that match f; mine keeps
+// only those assigned to the caller (my_clients).
+func (s *Service) query(ctx context.Context, f Filter, mine bool) (*bun.SelectQuery, error) {
+	q, err := visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Client)(nil)), s.readScope(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if mine {
+		q = assignedToCaller(ctx, q)
+	}
+	return f.apply(q)
+}
+
+// List returns a page of the clients the caller can read (mine: only those
+// assigned to the caller).
+func (s *Service) List(ctx context.Context, f Filter, mine bool, p *httpx.ListParams) (*httpx.PageOutput[Client], error) {
+	q, err := s.query(ctx, f, mine)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.List[Client](ctx, q, p, ordering)
+}
+
+// Statistics counts by status the clients the caller can read that match f.
+func (s *Service) Statistics(ctx context.Context, f Filter) (*Statistics, error) {
+	q, err := s.query(ctx, f, false)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Status string `bun:"status"`
+		N      int    `bun:"n"`
+	}
+	if err := q.ColumnExpr("c.status AS status, count(*) AS n").GroupExpr("c.status").Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	st := &Statistics{}
+	for _, r := range rows {
+		st.Total += r.N
+		switch r.Status {
+		case "active":
+			st.Active = r.N
+		case "inactive":
+			st.Inactive = r.N
+		case "onboarding":
+			st.Onboarding = r.N
+		case "paused":
+			st.Paused = r.N
+		case "cancelled":
+			st.Cancelled = r.N
+		}
+	}
+	return st, nil
+}
+
+// Get returns one client the caller can read.
+func (s *Service) Get(ctx context.Context, id int64) (*Client, error) {
+	return s.load(ctx, db.Use(ctx, s.db), id, false)
+}
+
+// ---------------------------------------------------------------- writes
+
+// Input is a client's writable fields as a request sends them: absent, null
+// or a value. Read-only fields (id, account, created_at, updated_at) are not
+// here, so a body that sends them changes nothing.
+type Input struct {
+	FirstName httpx.Nullable[string] `json:"first_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
+	LastName  httpx.Nullable[string] `json:"last_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
+	Email     httpx.Nullable[string] `json:"email,omitempty" doc:"Required on POST and PUT; unique in the account whatever its case; stored in lower case; at most 254 characters."`
+	Phone     httpx.Nullable[string] `json:"phone,omitempty" doc:"At most 50 characters; null is the same as empty."`
+	Status    httpx.Nullable[string] `json:"status,omitempty" doc:"active (default), inactive, onboarding, paused or cancelled."`
+	Coach     httpx.Nullable[int64]  `json:"coach,omitempty" doc:"Employee id of the same account, or null."`
+	Closer    httpx.Nullable[int64]  `json:"closer,omitempty" doc:"Employee id of the same account, or null."`
+	Setter    httpx.Nullable[int64]  `json:"setter,omitempty" doc:"Employee id of the same account, or null."`
+	Country   httpx.Nullable[string] `json:"country,omitempty" doc:"ISO 3166-1 alpha-2 code in upper case (US), or null."`
+	Currency  httpx.Nullable[string] `json:"currency,omitempty" doc:"ISO 4217 code in upper case (USD), or null."`
+	Notes     httpx.Nullable[string] `json:"notes,omitempty" doc:"At most 10,000 characters; null is the same as empty."`
+}
+
+// apply validates in and writes it over c. full (POST, PUT) requires the
+// required fields; otherwise (PATCH) an absent field keeps its value. Every
+// failing field is reported at once.
+func apply(ctx context.Context, idb bun.IDB, c *Client, in Input, full bool) error {
+	var v errs.Validation
+	present := func(field string, set, null, nullable bool) bool {
+		switch {
+		case !set:
+			if full && !nullable {
+				v.Add(field, msgRequired)
+			}
+			return false
+		case null && !nullable:
+			v.Add(field, msgNull)
+			return false
+		}
+		return true
+	}
+	if present("first_name", in.FirstName.Set, in.FirstName.Null, false) {
+		c.FirstName = text(&v, "first_name", in.FirstName.Value, 1, maxName, false)
+	}
+	if present("last_name", in.LastName.Set, in.LastName.Null, false) {
+		c.LastName = text(&v, "last_name", in.LastName.Value, 1, maxName, false)
+	}
+	if present("email", in.Email.Set, in.Email.Null, false) {
+		c.Email = email(&v, "email", in.Email.Value)
+	}
+	if in.Phone.Set {
+		c.Phone = text(&v, "phone", in.Phone.Value, 0, maxPhone, false)
+	}
+	if in.Notes.Set {
+		c.Notes = text(&v, "notes", in.Notes.Value, 0, maxNotes, true)
+	}
+	if in.Status.Set {
+		if in.Status.Null {
+			v.Add("status", msgNull)
+		} else if !validStatus(in.Status.Value) {
+			v.Add("status", `"`+in.Status.Value+`" is not a valid choice: active, inactive, onboarding, paused or cancelled.`)
+		} else {
+			c.Status = in.Status.Value
+		}
+	}
+	if in.Country.Set {
+		c.Country = in.Country.Ptr()
+		if c.Country != nil && !validCountry(*c.Country) {
+			v.Add("country", "Enter an ISO 3166-1 alpha-2 country code in upper case (e.g. US).")
+		}
+	}
+	if in.Currency.Set {
+		c.Currency = in.Currency.Ptr()
+		if c.Currency != nil && !validCurrency(*c.Currency) {
+			v.Add("currency", "Enter an ISO 4217 currency code in upper case (e.g. USD).")
+		}
+	}
+
+	// Coach, closer and setter: employees of the caller's account. Another
+	// account's id is the same 400 as an id that does not exist.
+	refs := []struct {
+		field string
+		in    httpx.Nullable[int64]
+		dst   **int64
+	}{{"coach", in.Coach, &c.CoachID}, {"closer", in.Closer, &c.CloserID}, {"setter", in.Setter, &c.SetterID}}
+	var ids []int64
+	for _, r := range refs {
+		if r.in.Set {
+			*r.dst = r.in.Ptr()
+			if p := r.in.Ptr(); p != nil {
+				ids = append(ids, *p)
+			}
+		}
+	}
+	found, err := employeesOf(ctx, idb, ids)
+	if err != nil {
+		return err
+	}
+	for _, r := range refs {
+		if p := r.in.Ptr(); r.in.Set && p != nil && !found[*p] {
+			v.Add(r.field, `Invalid pk "`+strconv.FormatInt(*p, 10)+`" - object does not exist.`)
+		}
+	}
+	return v.Err()
+}
+
+// mayWrite checks the route's own scope (create, update or delete) on c: All
+// writes any client the caller can read; Assigned only those assigned to the
+// caller; anything else nothing.
+func mayWrite(ctx context.Context, c *Client) error {
+	switch httpx.RouteScope(ctx) {
+	case authz.All:
+		return nil
+	case authz.Assigned:
+		if p := auth.FromContext(ctx); p != nil && c.isAssignedTo(p.EmployeeID) {
+			return nil
+		}
+		return errs.Forbidden("You may only change clients assigned to you.")
+	}
+	return errs.Forbidden("")
+}
+
+func errEmailTaken() error {
+	return &errs.Error{Status: http.StatusConflict, Detail: "A client with this email already exists.",
+		Fields: map[string][]string{"email": {"A client with this email already exists."}}}
+}
+
+// checkUnique refuses an email another client of the account already has.
+func checkUnique(ctx context.Context, idb bun.IDB, c *Client) error {
+	taken, err := emailTaken(ctx, idb, c)
+	if err != nil {
+		return err
+	}
+	if taken {
+		return errEmailTaken()
+	}
+	return nil
+}
+
+// writeError maps the constraint errors the checks before a write should
+// have prevented (a race between two requests).
+func writeError(err error) error {
+	switch db.Classify(err) {
+	case db.KindUnique:
+		return errEmailTaken()
+	case db.KindForeignKey:
+		return errs.New(http.StatusBadRequest, "A coach, closer or setter does not exist.")
+	}
+	return err
+}
+
+// changes lists the fields whose value differs between two field maps.
+func changes(old, new map[string]any) map[string]journal.Change {
+	pairs := map[string][2]any{}
+	for k, v := range new {
+		pairs[k] = [2]any{old[k], v}
+	}
+	for k, v := range old {
+		if _, ok := new[k]; !ok {
+			pairs[k] = [2]any{v, nil}
+		}
+	}
+	return journal.Diff(pairs)
+}
+
+// Create adds a client to the caller's account.
+func (s *Service) Create(ctx context.Context, in Input) (*Client, error) {
+	accountID, err := tenant.Account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{AccountID: accountID, Status: "active"}
+	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		if err := apply(ctx, tx, c, in, true); err != nil {
+			return err
+		}
+		if err := mayWrite(ctx, c); err != nil {
+			return err
+		}
+		if err := checkUnique(ctx, tx, c); err != nil {
+			return err
+		}
+		c.CreatedAt = now()
+		c.UpdatedAt = c.CreatedAt
+		if _, err := tx.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
+			return writeError(err)
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "client", ObjectID: c.ID,
+			Changes: changes(nil, c.fields()), Object: c})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Update changes a client the caller can read: replace (PUT) sets every
+// field from in as a create would; otherwise (PATCH) only the fields sent.
+func (s *Service) Update(ctx context.Context, id int64, in Input, replace bool) (*Client, error) {
+	var out *Client
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		old, err := s.load(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if err := mayWrite(ctx, old); err != nil {
+			return err
+		}
+		c := *old
+		if replace {
+			c = Client{ID: old.ID, AccountID: old.AccountID, Status: "active", CreatedAt: old.CreatedAt}
+		}
+		if err := apply(ctx, tx, &c, in, replace); err != nil {
+			return err
+		}
+		if err := mayWrite(ctx, &c); err != nil {
+			return err
+		}
+		diff := changes(old.fields(), c.fields())
+		if len(diff) == 0 {
+			out = old
+			return nil
+		}
+		if _, ok := diff["email"]; ok {
+			if err := checkUnique(ctx, tx, &c); err != nil {
+				return err
+			}
+		}
+		c.UpdatedAt = now()
+		q, err := tenant.Scope(ctx, tx.NewUpdate().Model(&c).
+			Column("first_name", "last_name", "email", "phone", "status", "coach_id", "closer_id", "setter_id",
+				"country", "currency", "notes", "updated_at").
+			WherePK())
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return writeError(err)
+		}
+		if err := s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "client", ObjectID: c.ID,
+			Changes: diff, Object: &c}); err != nil {
+			return err
+		}
+		if st, ok := diff["status"]; ok {
+			if err := s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "client", ObjectID: c.ID,
+				Changes: map[string]journal.Change{"status": st}, Object: &c}); err != nil {
+				return err
+			}
+		}
+		out = &c
+		return nil
+	})
+	return out, err
+}
+
+// Delete removes a client the caller can read. A client that billing rows
+// (client packages, payments, installments, Stripe customers) still
+// reference is a 409 and nothing is deleted.
+func (s *Service) Delete(ctx context.Context, id int64) error {
+	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		old, err := s.load(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		if err := mayWrite(ctx, old); err != nil {
+			return err
+		}
+		q, err := tenant.Scope(ctx, tx.NewDelete().Model((*Client)(nil)).Where("c.id = ?", old.ID))
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			if db.Classify(err) == db.KindForeignKey {
+				return errs.Wrap(http.StatusConflict, "Client has billing records (client packages, payments, installments or Stripe customers): it cannot be deleted.", err)
+			}
+			return err
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "client", ObjectID: old.ID,
+			Changes: changes(old.fields(), nil)})
+	})
+}

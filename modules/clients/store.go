@@ -1,0 +1,163 @@
+package clients
+
+import (
+	"context"
+	"strings"
+
+	"crm/platform/auth"
+	"crm/platform/authz"
+	"crm/platform/db"
+	"crm/platform/errs"
+	"crm/platform/httpx"
+	"crm/platform/tenant"
+
+	"github.com/uptrace/bun"
+)
+
+// visible scopes q, a query on clients, to the caller's account and to the
+// clients scope lets the caller read: every client (All), those assigned to
+// the caller (Assigned), or none (any other scope: fail closed).
+func visible[Q tenant.Wherer[Q]](ctx context.Context, q Q, scope authz.Scope) (Q, error) {
+	q, err := tenant.Scope(ctx, q)
+	if err != nil {
+		return q, err
+	}
+	switch scope {
+	case authz.All:
+		return q, nil
+	case authz.Assigned:
+		return assignedToCaller(ctx, q), nil
+	}
+	return q.Where("1 = 0"), nil
+}
+
+// assignedToCaller keeps the clients the caller coaches, closes or sets.
+func assignedToCaller[Q tenant.Wherer[Q]](ctx context.Context, q Q) Q {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return q.Where("1 = 0")
+	}
+	id := p.EmployeeID
+	return q.Where("(?TableAlias.coach_id = ? OR ?TableAlias.closer_id = ? OR ?TableAlias.setter_id = ?)", id, id, id)
+}
+
+// isAssignedTo tells whether c is assigned to the employee.
+func (c *Client) isAssignedTo(employeeID int64) bool {
+	for _, id := range []*int64{c.CoachID, c.CloserID, c.SetterID} {
+		if id != nil && *id == employeeID {
+			return true
+		}
+	}
+	return false
+}
+
+// Filter holds the list filters (zero values filter nothing).
+type Filter struct {
+	Status  string
+	Coach   int64
+	Closer  int64
+	Setter  int64
+	Country string
+	Search  string
+}
+
+// searchExpr is the expression the PostgreSQL trigram index is built on
+// (migrations/clients): keep both the same.
+const searchExpr = `lower(c.first_name || ' ' || c.last_name || ' ' || c.email)`
+
+// apply adds the filters to q, refusing a bad value with a 400.
+func (f Filter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
+	var v errs.Validation
+	if f.Status != "" {
+		if !validStatus(f.Status) {
+			v.Add("status", "Select a valid choice: "+strings.Join(Statuses, ", ")+".")
+		}
+		q = q.Where("c.status = ?", f.Status)
+	}
+	for _, ref := range []struct {
+		col string
+		id  int64
+	}{{"c.coach_id", f.Coach}, {"c.closer_id", f.Closer}, {"c.setter_id", f.Setter}} {
+		if ref.id != 0 {
+			q = q.Where("? = ?", bun.Safe(ref.col), ref.id)
+		}
+	}
+	if f.Country != "" {
+		country := strings.ToUpper(f.Country)
+		if !validCountry(country) {
+			v.Add("country", "Enter an ISO 3166-1 alpha-2 country code (e.g. US).")
+		}
+		q = q.Where("c.country = ?", country)
+	}
+	terms, err := searchTerms(f.Search)
+	if err != nil {
+		return nil, err
+	}
+	for _, term := range terms {
+		q = q.Where(searchExpr+` LIKE ? ESCAPE '\'`, httpx.LikePattern(term))
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// ordering is the list's ordering whitelist (docs/clients.md lists it).
+var ordering = httpx.Ordering{
+	Fields: map[string]string{
+		"id": "c.id", "first_name": "c.first_name", "last_name": "c.last_name", "email": "c.email",
+		"status": "c.status", "country": "c.country", "currency": "c.currency",
+		"created_at": "c.created_at", "updated_at": "c.updated_at",
+	},
+	Default:  "-created_at",
+	TieBreak: "c.id",
+}
+
+// load returns the client id if the caller may read it, else a 404. On
+// PostgreSQL forUpdate locks the row until the transaction ends.
+func (s *Service) load(ctx context.Context, idb bun.IDB, id int64, forUpdate bool) (*Client, error) {
+	c := new(Client)
+	q, err := visible(ctx, idb.NewSelect().Model(c).Where("c.id = ?", id), s.readScope(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if forUpdate && db.DialectOf(idb) == db.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if db.IsNoRows(err) {
+			return nil, errs.NotFound()
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// employeesOf returns which of ids are employees of the caller's account.
+func employeesOf(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]bool, error) {
+	found := map[int64]bool{}
+	if len(ids) == 0 {
+		return found, nil
+	}
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*employeeRef)(nil)).Column("e.id").Where("e.id IN (?)", bun.List(ids)))
+	if err != nil {
+		return nil, err
+	}
+	var rows []int64
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	for _, id := range rows {
+		found[id] = true
+	}
+	return found, nil
+}
+
+// emailTaken tells whether another client of the account has the email.
+func emailTaken(ctx context.Context, idb bun.IDB, c *Client) (bool, error) {
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Client)(nil)).Where("lower(c.email) = ?", c.Email).Where("c.id <> ?", c.ID))
+	if err != nil {
+		return false, err
+	}
+	return q.Exists(ctx)
+}

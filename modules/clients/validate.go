@@ -1,0 +1,127 @@
+package clients
+
+import (
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"crm/platform/errs"
+
+	"golang.org/x/text/currency"
+	"golang.org/x/text/language"
+)
+
+// Limits of the contract, in characters.
+const (
+	maxName  = 150
+	maxEmail = 254
+	maxPhone = 50
+	maxNotes = 10000
+)
+
+const (
+	msgRequired = "This field is required."
+	msgNull     = "This field may not be null."
+	msgBlank    = "This field may not be blank."
+)
+
+func msgTooLong(max int) string {
+	return "Ensure this field has no more than " + strconv.Itoa(max) + " characters."
+}
+
+// text trims s and checks its length in characters and that it holds no
+// control character (notes may hold line breaks and tabs).
+func text(v *errs.Validation, field, s string, min, max int, multiline bool) string {
+	s = strings.TrimSpace(s)
+	for _, r := range s {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
+			v.Add(field, "This field may not contain control characters.")
+			return s
+		}
+	}
+	switch n := utf8.RuneCountInString(s); {
+	case n < min:
+		v.Add(field, msgBlank)
+	case n > max:
+		v.Add(field, msgTooLong(max))
+	}
+	return s
+}
+
+// email trims and lower-cases an address and checks its syntax: one address,
+// no display name, a dotted domain, at most 254 characters.
+func email(v *errs.Validation, field, s string) string {
+	e := strings.ToLower(strings.TrimSpace(s))
+	switch {
+	case e == "":
+		v.Add(field, msgBlank)
+	case utf8.RuneCountInString(e) > maxEmail:
+		v.Add(field, msgTooLong(maxEmail))
+	default:
+		a, err := mail.ParseAddress(e)
+		if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+			v.Add(field, "Enter a valid email address.")
+		}
+	}
+	return e
+}
+
+func validStatus(s string) bool { return slices.Contains(Statuses, s) }
+
+// withdrawn are ISO 3166-1 codes deleted from the standard that CLDR (and so
+// golang.org/x/text) still lists as regions, because no single code
+// replaced them.
+var withdrawn = map[string]bool{"AN": true, "CS": true, "NT": true, "SU": true, "YU": true}
+
+// validCountry tells whether s is an officially assigned ISO 3166-1 alpha-2
+// code, in upper case: a country of the CLDR region data (golang.org/x/text)
+// with a UN M.49 number, neither private-use, reserved nor deprecated.
+func validCountry(s string) bool {
+	if len(s) != 2 || !isUpper(s) {
+		return false
+	}
+	r, err := language.ParseRegion(s)
+	return err == nil && r.String() == s && r.IsCountry() && !r.IsPrivateUse() &&
+		r.M49() != 0 && r.Canonicalize() == r && !withdrawn[s]
+}
+
+// validCurrency tells whether s is an ISO 4217 code, in upper case, from the
+// code list of golang.org/x/text; XXX (no currency) and XTS (testing) are not
+// currencies a client pays in.
+func validCurrency(s string) bool {
+	if len(s) != 3 || !isUpper(s) || s == "XXX" || s == "XTS" {
+		return false
+	}
+	u, err := currency.ParseISO(s)
+	return err == nil && u.String() == s
+}
+
+func isUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// maxSearchTerms bounds the terms of one search.
+const maxSearchTerms = 10
+
+// searchTerms splits a search as the seed's DRF SearchFilter does: on white
+// space and commas; every term must match (first name, last name or email).
+func searchTerms(s string) ([]string, error) {
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return nil, errs.Invalid("search", "The search may not contain control characters.")
+		}
+	}
+	terms := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	if len(terms) > maxSearchTerms {
+		return nil, errs.Invalid("search", "Use at most "+strconv.Itoa(maxSearchTerms)+" search terms.")
+	}
+	return terms, nil
+}

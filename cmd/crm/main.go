@@ -61,6 +61,8 @@ Commands:
                             create an account and its super_admin
                             (the password is read from standard input when absent)
   crm policy check [DIR]    validate policy files (the embedded ones without DIR)
+  crm seed bench [--clients N] [--payments-per-client P] [--employees E] [--seed S]
+                            load the benchmark dataset (docs/benchmarks.md)
   crm version               print the version
 
 Configuration is read from the environment; see README.md.
@@ -93,6 +95,11 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return errors.New("usage: crm policy check [DIR]")
 		}
 		return policyCheck(args[2:], stdout)
+	case "seed":
+		if len(args) >= 2 && args[1] == "bench" {
+			return seedBench(args[2:], stdout)
+		}
+		return errors.New(seedBenchUsage)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, appVersion())
 		return nil

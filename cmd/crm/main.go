@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"crm/modules/accounts"
+	"crm/modules/audit"
 	"crm/modules/clients"
 	"crm/modules/identity"
+	"crm/modules/webhooks"
 	"crm/platform/authz"
 	"crm/platform/boot"
 	"crm/platform/config"
@@ -46,7 +48,9 @@ func Modules() fx.Option {
 	return fx.Options(
 		accounts.Module,
 		identity.Module,
+		audit.Module,
 		clients.Module,
+		webhooks.Module,
 		// The account's first super_admin is an identity employee.
 		fx.Provide(func(s *identity.Service) accounts.OwnerCreator { return s }),
 	)
@@ -61,6 +65,7 @@ Commands:
                             create an account and its super_admin
                             (the password is read from standard input when absent)
   crm policy check [DIR]    validate policy files (the embedded ones without DIR)
+  crm openapi [--yaml]      print the OpenAPI document (for Postman, Insomnia, linters)
   crm seed bench [--clients N] [--payments-per-client P] [--employees E] [--seed S]
                             load the benchmark dataset (docs/benchmarks.md)
   crm version               print the version
@@ -95,6 +100,8 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 			return errors.New("usage: crm policy check [DIR]")
 		}
 		return policyCheck(args[2:], stdout)
+	case "openapi":
+		return printOpenAPI(args[1:], stdout)
 	case "seed":
 		if len(args) >= 2 && args[1] == "bench" {
 			return seedBench(args[2:], stdout)

@@ -38,6 +38,29 @@ type Config struct {
 	// CORSOrigins is the allow-list of browser origins (none by default).
 	CORSOrigins     []string `env:"CRM_CORS_ORIGINS" envSeparator:","`
 	CORSCredentials bool     `env:"CRM_CORS_CREDENTIALS" envDefault:"false"`
+
+	// Webhooks out (modules/webhooks, docs/webhooks.md).
+	// WebhooksAllowPrivate lets endpoint URLs reach loopback, private,
+	// link-local and metadata addresses (off: refused at registration and at
+	// delivery).
+	WebhooksAllowPrivate bool `env:"CRM_WEBHOOKS_ALLOW_PRIVATE" envDefault:"false"`
+	// WebhooksDelivery runs the delivery worker in `crm serve`.
+	WebhooksDelivery bool `env:"CRM_WEBHOOKS_DELIVERY" envDefault:"true"`
+	// WebhooksPollInterval is how often the worker looks for due deliveries.
+	WebhooksPollInterval time.Duration `env:"CRM_WEBHOOKS_POLL_INTERVAL" envDefault:"1s"`
+	// WebhooksRetryBase is the first retry delay; it doubles (with jitter)
+	// up to WebhooksRetryMax, for WebhooksRetryFor, then the delivery fails.
+	WebhooksRetryBase time.Duration `env:"CRM_WEBHOOKS_RETRY_BASE" envDefault:"30s"`
+	WebhooksRetryMax  time.Duration `env:"CRM_WEBHOOKS_RETRY_MAX" envDefault:"1h"`
+	WebhooksRetryFor  time.Duration `env:"CRM_WEBHOOKS_RETRY_FOR" envDefault:"24h"`
+	// WebhooksTimeout bounds one delivery attempt.
+	WebhooksTimeout time.Duration `env:"CRM_WEBHOOKS_TIMEOUT" envDefault:"10s"`
+	// WebhooksOverdueScan is how often open instalments past their date are
+	// looked for (instalment.overdue, once per instalment).
+	WebhooksOverdueScan time.Duration `env:"CRM_WEBHOOKS_OVERDUE_SCAN" envDefault:"15m"`
+
+	// StripeWebhookTolerance is how old a Stripe signature's timestamp may be.
+	StripeWebhookTolerance time.Duration `env:"CRM_STRIPE_WEBHOOK_TOLERANCE" envDefault:"5m"`
 }
 
 // Load reads the environment.

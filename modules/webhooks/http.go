@@ -1,0 +1,110 @@
+package webhooks
+
+import (
+	"context"
+	"net/http"
+
+	"crm/platform/httpx"
+)
+
+type handler struct{ svc *Service }
+
+type listInput struct {
+	httpx.ListParams
+}
+
+type idInput struct {
+	ID int64 `path:"id" doc:"Endpoint id"`
+}
+
+type endpointOutput struct{ Body *EndpointView }
+
+// webhookEndpointCreate is the create body (named: huma's schema names are global).
+type webhookEndpointCreate struct {
+	URL         string   `json:"url" maxLength:"2000" example:"https://hooks.example.com/crm"`
+	EventTypes  []string `json:"event_types" maxItems:"50" example:"[\"client.created\",\"payment.recorded\"]" doc:"Event types to receive, or [\"*\"] for all."`
+	Enabled     *bool    `json:"enabled,omitempty" doc:"Default true."`
+	Description *string  `json:"description,omitempty" maxLength:"10000"`
+}
+
+type createInput struct{ Body webhookEndpointCreate }
+
+// webhookEndpointUpdate is the update body: the fields sent change.
+type webhookEndpointUpdate struct {
+	URL         *string   `json:"url,omitempty" maxLength:"2000"`
+	EventTypes  *[]string `json:"event_types,omitempty" maxItems:"50"`
+	Enabled     *bool     `json:"enabled,omitempty"`
+	Description *string   `json:"description,omitempty" maxLength:"10000"`
+}
+
+type updateInput struct {
+	ID   int64 `path:"id" doc:"Endpoint id"`
+	Body webhookEndpointUpdate
+}
+
+type deliveriesInput struct {
+	httpx.ListParams
+	ID        int64  `path:"id" doc:"Endpoint id"`
+	Status    string `query:"status" enum:"pending,succeeded,failed," doc:"pending, succeeded or failed."`
+	EventType string `query:"event_type" maxLength:"100" doc:"Only this event type."`
+}
+
+type redeliverInput struct {
+	ID         int64 `path:"id" doc:"Endpoint id"`
+	DeliveryID int64 `path:"delivery_id" doc:"Delivery id"`
+}
+
+type deliveryOutput struct{ Body *DeliveryView }
+
+type noContent struct{}
+
+const object = "webhook_endpoints"
+
+func routes(svc *Service) []httpx.Route {
+	h := handler{svc}
+	op := httpx.Op
+	return []httpx.Route{
+		httpx.Handle(op(http.MethodGet, "/api/webhook-endpoints/", "listWebhookEndpoints", "List the account's webhook endpoints", "Webhooks"), object, "read", h.list),
+		httpx.Handle(op(http.MethodPost, "/api/webhook-endpoints/", "createWebhookEndpoint", "Register a webhook endpoint (the signing secret is in this response only)", "Webhooks"), object, "create", h.create),
+		httpx.Handle(op(http.MethodGet, "/api/webhook-endpoints/{id}/", "getWebhookEndpoint", "Get a webhook endpoint", "Webhooks"), object, "read", h.get),
+		httpx.Handle(op(http.MethodPatch, "/api/webhook-endpoints/{id}/", "updateWebhookEndpoint", "Update a webhook endpoint (fields sent only)", "Webhooks"), object, "update", h.update),
+		httpx.Handle(op(http.MethodPut, "/api/webhook-endpoints/{id}/", "replaceWebhookEndpoint", "Update a webhook endpoint", "Webhooks"), object, "update", h.update),
+		httpx.Handle(op(http.MethodDelete, "/api/webhook-endpoints/{id}/", "deleteWebhookEndpoint", "Delete a webhook endpoint and its delivery log", "Webhooks"), object, "delete", h.delete),
+		httpx.Handle(op(http.MethodGet, "/api/webhook-endpoints/{id}/deliveries/", "listWebhookDeliveries", "An endpoint's delivery attempts", "Webhooks"), object, "read", h.deliveries),
+		httpx.Handle(httpx.Action(http.MethodPost, "/api/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver/", "redeliverWebhook", "Send a delivery again now", "Webhooks"), object, "update", h.redeliver),
+	}
+}
+
+func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[EndpointView], error) {
+	return h.svc.List(ctx, &in.ListParams)
+}
+
+func (h handler) create(ctx context.Context, in *createInput) (*endpointOutput, error) {
+	b := in.Body
+	e, err := h.svc.Create(ctx, EndpointInput{URL: &b.URL, EventTypes: &b.EventTypes, Enabled: b.Enabled, Description: b.Description})
+	return &endpointOutput{e}, err
+}
+
+func (h handler) get(ctx context.Context, in *idInput) (*endpointOutput, error) {
+	e, err := h.svc.Get(ctx, in.ID)
+	return &endpointOutput{e}, err
+}
+
+func (h handler) update(ctx context.Context, in *updateInput) (*endpointOutput, error) {
+	b := in.Body
+	e, err := h.svc.Update(ctx, in.ID, EndpointInput{URL: b.URL, EventTypes: b.EventTypes, Enabled: b.Enabled, Description: b.Description})
+	return &endpointOutput{e}, err
+}
+
+func (h handler) delete(ctx context.Context, in *idInput) (*noContent, error) {
+	return &noContent{}, h.svc.Delete(ctx, in.ID)
+}
+
+func (h handler) deliveries(ctx context.Context, in *deliveriesInput) (*httpx.PageOutput[DeliveryView], error) {
+	return h.svc.Deliveries(ctx, in.ID, in.Status, in.EventType, &in.ListParams)
+}
+
+func (h handler) redeliver(ctx context.Context, in *redeliverInput) (*deliveryOutput, error) {
+	d, err := h.svc.Redeliver(ctx, in.ID, in.DeliveryID)
+	return &deliveryOutput{d}, err
+}

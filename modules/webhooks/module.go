@@ -1,0 +1,61 @@
+package webhooks
+
+import (
+	"context"
+	"log/slog"
+
+	"crm/migrations"
+	"crm/platform/boot"
+	"crm/platform/config"
+	"crm/platform/httpx"
+	"crm/platform/journal"
+
+	"github.com/uptrace/bun"
+	"go.uber.org/fx"
+)
+
+// Module is webhooks out: endpoints, the outbox sink, the delivery worker
+// (run by `crm serve`, never by the CLI commands, which do not start the
+// app) and the delivery log.
+var Module = fx.Module("webhooks",
+	fx.Provide(
+		fx.Private,
+		func(cfg config.Config) *guard { return newGuard(cfg.WebhooksAllowPrivate) },
+		newOverdueScanner,
+	),
+	fx.Provide(
+		func(cfg config.Config) *Sink { return NewSink(cfg.WebhooksRetryFor) },
+		NewService,
+		newWorker,
+	),
+	journal.AsSink(func(s *Sink) *Sink { return s }),
+	httpx.AsRoutes(routes),
+	boot.AsMigrations("webhooks", migrations.For("webhooks")),
+	fx.Invoke(startWorker),
+)
+
+// OptionsFrom reads the worker's options from the configuration.
+func OptionsFrom(cfg config.Config) WorkerOptions {
+	return WorkerOptions{PollInterval: cfg.WebhooksPollInterval, RetryBase: cfg.WebhooksRetryBase, RetryMax: cfg.WebhooksRetryMax,
+		Timeout: cfg.WebhooksTimeout, AllowPrivate: cfg.WebhooksAllowPrivate, OverdueScan: cfg.WebhooksOverdueScan}
+}
+
+func newWorker(d *bun.DB, log *slog.Logger, cfg config.Config, s *overdueScanner) *Worker {
+	return NewWorker(d, log, OptionsFrom(cfg), s)
+}
+
+// startWorker runs the worker for the life of a started app (crm serve):
+// fx runs OnStart only when the app starts, which the CLI commands never do.
+func startWorker(lc fx.Lifecycle, w *Worker, cfg config.Config, log *slog.Logger) {
+	if !cfg.WebhooksDelivery {
+		return
+	}
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			w.Start()
+			log.Info("webhooks: delivery worker started")
+			return nil
+		},
+		OnStop: func(ctx context.Context) error { return w.Stop(ctx) },
+	})
+}

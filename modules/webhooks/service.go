@@ -1,0 +1,294 @@
+// Package webhooks sends the account's changes to the URLs it registers:
+// endpoints (with a signing secret shown once), an outbox written by a
+// journal sink in the transaction of each change, a delivery worker with
+// retries, and the delivery log with redelivery.
+package webhooks
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"crm/platform/db"
+	"crm/platform/errs"
+	"crm/platform/httpx"
+	"crm/platform/tenant"
+
+	"github.com/uptrace/bun"
+)
+
+// Service holds the rules about endpoints and their deliveries. The routes
+// allow super_admins and admins only (policies/webhooks.csv).
+type Service struct {
+	db    *bun.DB
+	guard *guard
+	sink  *Sink
+}
+
+// NewService builds the service.
+func NewService(d *bun.DB, g *guard, s *Sink) *Service { return &Service{db: d, guard: g, sink: s} }
+
+func newSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return "whsec_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// EndpointInput is a new endpoint, or the fields an update sent (nil = absent).
+type EndpointInput struct {
+	URL         *string
+	EventTypes  *[]string
+	Enabled     *bool
+	Description *string
+}
+
+func checkEventTypes(types []string) ([]string, string) {
+	if len(types) == 0 {
+		return nil, "Give at least one event type (or \"*\" for all)."
+	}
+	out := []string{}
+	var unknown []string
+	for _, t := range types {
+		t = strings.TrimSpace(t)
+		if t != "*" && !slices.Contains(EventTypes, t) {
+			unknown = append(unknown, t)
+			continue
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, "Unknown event type(s): " + strings.Join(unknown, ", ") + ". Known: " + strings.Join(EventTypes, ", ") + ", or \"*\" for all."
+	}
+	if slices.Contains(out, "*") {
+		return []string{"*"}, ""
+	}
+	slices.Sort(out)
+	return out, ""
+}
+
+// validate applies in to e, collecting every failing field.
+func (s *Service) validate(ctx context.Context, e *Endpoint, in EndpointInput) error {
+	var v errs.Validation
+	if in.URL != nil {
+		u, err := s.guard.checkURL(ctx, *in.URL)
+		if err != nil {
+			msg := err.Error()
+			if err == errPrivate {
+				msg = "The URL may not point to a private, loopback, link-local or reserved address."
+			}
+			v.Add("url", msg)
+		} else {
+			e.URL = u
+		}
+	}
+	if in.EventTypes != nil {
+		types, msg := checkEventTypes(*in.EventTypes)
+		if msg != "" {
+			v.Add("event_types", msg)
+		} else {
+			e.EventTypes = types
+		}
+	}
+	if in.Description != nil {
+		d := strings.TrimSpace(*in.Description)
+		if utf8.RuneCountInString(d) > 10000 {
+			v.Add("description", "Ensure this field has no more than 10000 characters.")
+		}
+		e.Description = d
+	}
+	if in.Enabled != nil {
+		e.Enabled = *in.Enabled
+	}
+	return v.Err()
+}
+
+// Create registers an endpoint; the view carries the secret, this once.
+func (s *Service) Create(ctx context.Context, in EndpointInput) (*EndpointView, error) {
+	accountID, err := tenant.Account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	e := &Endpoint{AccountID: accountID, Enabled: true, Secret: newSecret(), CreatedAt: t, UpdatedAt: t}
+	var v errs.Validation
+	if in.URL == nil {
+		v.Add("url", "This field is required.")
+	}
+	if in.EventTypes == nil {
+		v.Add("event_types", "This field is required.")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.validate(ctx, e, in); err != nil {
+		return nil, err
+	}
+	if _, err := db.Use(ctx, s.db).NewInsert().Model(e).Returning("id").Exec(ctx); err != nil {
+		return nil, err
+	}
+	view := e.view()
+	view.Secret = e.Secret
+	return &view, nil
+}
+
+// get loads an endpoint of the caller's account; another account's is 404.
+func (s *Service) get(ctx context.Context, idb bun.IDB, id int64) (*Endpoint, error) {
+	e := new(Endpoint)
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model(e).Where("we.id = ?", id))
+	if err != nil {
+		return nil, err
+	}
+	if err := q.Scan(ctx); err != nil {
+		if db.IsNoRows(err) {
+			return nil, errs.NotFound()
+		}
+		return nil, err
+	}
+	return e, nil
+}
+
+// Get returns one endpoint (without its secret).
+func (s *Service) Get(ctx context.Context, id int64) (*EndpointView, error) {
+	e, err := s.get(ctx, db.Use(ctx, s.db), id)
+	if err != nil {
+		return nil, err
+	}
+	v := e.view()
+	return &v, nil
+}
+
+var endpointOrdering = httpx.Ordering{
+	Fields:   map[string]string{"id": "we.id", "url": "we.url", "created_at": "we.created_at", "enabled": "we.enabled"},
+	Default:  "-created_at",
+	TieBreak: "we.id",
+}
+
+// List returns a page of the account's endpoints.
+func (s *Service) List(ctx context.Context, p *httpx.ListParams) (*httpx.PageOutput[EndpointView], error) {
+	q, err := tenant.Scope(ctx, db.Use(ctx, s.db).NewSelect().Model((*Endpoint)(nil)))
+	if err != nil {
+		return nil, err
+	}
+	page, err := httpx.List[Endpoint](ctx, q, p, endpointOrdering)
+	if err != nil {
+		return nil, err
+	}
+	out := &httpx.PageOutput[EndpointView]{Body: httpx.Page[EndpointView]{Count: page.Body.Count, Next: page.Body.Next,
+		Previous: page.Body.Previous, Results: make([]EndpointView, len(page.Body.Results))}}
+	for i := range page.Body.Results {
+		out.Body.Results[i] = page.Body.Results[i].view()
+	}
+	return out, nil
+}
+
+// Update changes the fields sent.
+func (s *Service) Update(ctx context.Context, id int64, in EndpointInput) (*EndpointView, error) {
+	var out *EndpointView
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		e, err := s.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if err := s.validate(ctx, e, in); err != nil {
+			return err
+		}
+		e.UpdatedAt = now()
+		if _, err := tx.NewUpdate().Model(e).Column("url", "event_types", "enabled", "description", "updated_at").
+			WherePK().Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
+			return err
+		}
+		v := e.view()
+		out = &v
+		return nil
+	})
+	return out, err
+}
+
+// Delete removes an endpoint and its delivery log.
+func (s *Service) Delete(ctx context.Context, id int64) error {
+	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		e, err := s.get(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		_, err = tx.NewDelete().Model(e).WherePK().Where("account_id = ?", e.AccountID).Exec(ctx)
+		return err
+	})
+}
+
+var deliveryOrdering = httpx.Ordering{
+	Fields:   map[string]string{"id": "wd.id", "created_at": "wd.created_at", "status": "wd.status", "attempts": "wd.attempts"},
+	Default:  "-created_at",
+	TieBreak: "wd.id",
+}
+
+// Deliveries returns a page of an endpoint's delivery log.
+func (s *Service) Deliveries(ctx context.Context, endpointID int64, status, eventType string, p *httpx.ListParams) (*httpx.PageOutput[DeliveryView], error) {
+	idb := db.Use(ctx, s.db)
+	if _, err := s.get(ctx, idb, endpointID); err != nil {
+		return nil, err
+	}
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Delivery)(nil)).Where("wd.endpoint_id = ?", endpointID))
+	if err != nil {
+		return nil, err
+	}
+	if status != "" {
+		q = q.Where("wd.status = ?", status)
+	}
+	if eventType != "" {
+		q = q.Where("wd.event_type = ?", eventType)
+	}
+	page, err := httpx.List[Delivery](ctx, q, p, deliveryOrdering)
+	if err != nil {
+		return nil, err
+	}
+	out := &httpx.PageOutput[DeliveryView]{Body: httpx.Page[DeliveryView]{Count: page.Body.Count, Next: page.Body.Next,
+		Previous: page.Body.Previous, Results: make([]DeliveryView, len(page.Body.Results))}}
+	for i := range page.Body.Results {
+		out.Body.Results[i] = page.Body.Results[i].view()
+	}
+	return out, nil
+}
+
+// Redeliver queues a delivery again now, whatever its status, with a fresh
+// retry window. A delivery being sent right now is a 409.
+func (s *Service) Redeliver(ctx context.Context, endpointID, deliveryID int64) (*DeliveryView, error) {
+	var out *DeliveryView
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		if _, err := s.get(ctx, tx, endpointID); err != nil {
+			return err
+		}
+		d := new(Delivery)
+		q, err := tenant.Scope(ctx, tx.NewSelect().Model(d).Where("wd.id = ?", deliveryID).Where("wd.endpoint_id = ?", endpointID))
+		if err != nil {
+			return err
+		}
+		if db.DialectOf(tx) == db.Postgres {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx); err != nil {
+			if db.IsNoRows(err) {
+				return errs.NotFound()
+			}
+			return err
+		}
+		t := now()
+		if d.Claim != nil && d.LockedUntil != nil && d.LockedUntil.After(t) {
+			return errs.Conflict("This delivery is being sent right now; try again in a moment.")
+		}
+		d.Status, d.NextAttemptAt, d.GiveUpAt, d.DeliveredAt = StatusPending, t, t.Add(s.sink.retryFor), nil
+		if _, err := tx.NewUpdate().Model(d).Column("status", "next_attempt_at", "give_up_at", "delivered_at").
+			WherePK().Where("account_id = ?", d.AccountID).Exec(ctx); err != nil {
+			return err
+		}
+		v := d.view()
+		out = &v
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,478 @@
+package webhooks_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"crm/modules/webhooks"
+	"crm/platform/apptest"
+	"crm/platform/config"
+	"crm/platform/db"
+	"crm/platform/journal"
+
+	"github.com/uptrace/bun"
+)
+
+func TestEndpointCRUDAndSecretShownOnce(t *testing.T) {
+	e := newEnv(t, nil, fast)
+	acme := e.Account("Acme")
+	r := newReceiver(t)
+
+	created := register(t, e, acme.Owner.Token, r, "employee.created", "client.created", "employee.created")
+	secret := created["secret"].(string)
+	if created["enabled"] != true || fmt.Sprint(created["event_types"]) != "[client.created employee.created]" {
+		t.Fatalf("created = %v", created)
+	}
+	path := "/api/webhook-endpoints/" + id(created) + "/"
+
+	// Never again: retrieve, list, update.
+	for _, resp := range []*apptest.Response{
+		apptest.Expect(t, e.Get(acme.Owner.Token, path), http.StatusOK),
+		apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints/"), http.StatusOK),
+		apptest.Expect(t, e.Patch(acme.Owner.Token, path, map[string]any{"enabled": false, "description": "Slack"}), http.StatusOK),
+		apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints"), http.StatusOK),
+	} {
+		if strings.Contains(string(resp.Body), secret) || strings.Contains(string(resp.Body), `"secret"`) {
+			t.Fatalf("secret shown again: %s", resp.Body)
+		}
+	}
+	got := apptest.Expect(t, e.Get(acme.Owner.Token, path), http.StatusOK).Map(t)
+	if got["enabled"] != false || got["description"] != "Slack" || got["url"] != r.URL+"/hook" {
+		t.Fatalf("after update = %v", got)
+	}
+	list := apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints/"), http.StatusOK).Map(t)
+	if list["count"].(float64) != 1 {
+		t.Fatalf("list = %v", list)
+	}
+
+	// Validation: every failing field, nothing written.
+	bad := apptest.Expect(t, e.Post(acme.Owner.Token, "/api/webhook-endpoints/", map[string]any{"url": "ftp://x.example.com/", "event_types": []string{"client.exploded"}}), http.StatusBadRequest).Map(t)
+	errsByField, _ := bad["errors"].(map[string]any)
+	if bad["detail"] == nil || errsByField["url"] == nil || errsByField["event_types"] == nil {
+		t.Fatalf("bad create = %v", bad)
+	}
+	apptest.Expect(t, e.Post(acme.Owner.Token, "/api/webhook-endpoints/", map[string]any{"url": r.URL}), http.StatusBadRequest)
+	apptest.Expect(t, e.Post(acme.Owner.Token, "/api/webhook-endpoints/", map[string]any{"url": r.URL, "event_types": []string{}}), http.StatusBadRequest)
+	apptest.Expect(t, e.Post(acme.Owner.Token, "/api/webhook-endpoints/", map[string]any{"url": 12, "event_types": []string{"*"}}), http.StatusBadRequest)
+	apptest.Expect(t, e.Patch(acme.Owner.Token, path, map[string]any{"event_types": []string{"nope"}}), http.StatusBadRequest)
+	apptest.Expect(t, e.Post(acme.Owner.Token, "/api/webhook-endpoints/", map[string]any{"url": r.URL, "event_types": []string{"*", "client.created"}}), http.StatusCreated)
+
+	// Roles: admins manage endpoints; employees may not even read them.
+	admin := acme.Employee("admin")
+	emp := acme.Employee("employee", "view_all_clients", "manage_all_clients")
+	apptest.Expect(t, e.Get(admin.Token, path), http.StatusOK)
+	apptest.Expect(t, e.Get(emp.Token, path), http.StatusForbidden)
+	apptest.Expect(t, e.Get(emp.Token, "/api/webhook-endpoints/"), http.StatusForbidden)
+	apptest.Expect(t, e.Post(emp.Token, "/api/webhook-endpoints/", map[string]any{"url": r.URL, "event_types": []string{"*"}}), http.StatusForbidden)
+	apptest.Expect(t, e.Get(emp.Token, path+"deliveries/"), http.StatusForbidden)
+
+	// Another account sees nothing of it.
+	other := e.Account("Other")
+	apptest.Expect(t, e.Get(other.Owner.Token, path), http.StatusNotFound)
+	apptest.Expect(t, e.Patch(other.Owner.Token, path, map[string]any{"enabled": true}), http.StatusNotFound)
+	apptest.Expect(t, e.Delete(other.Owner.Token, path), http.StatusNotFound)
+	apptest.Expect(t, e.Get(other.Owner.Token, path+"deliveries/"), http.StatusNotFound)
+	if n := apptest.Expect(t, e.Get(other.Owner.Token, "/api/webhook-endpoints/"), http.StatusOK).Map(t)["count"]; n != float64(0) {
+		t.Fatalf("other account lists %v endpoints", n)
+	}
+
+	apptest.Expect(t, e.Delete(admin.Token, path), http.StatusNoContent)
+	apptest.Expect(t, e.Get(acme.Owner.Token, path), http.StatusNotFound)
+}
+
+func TestSSRFRefusedAtRegistration(t *testing.T) {
+	e := newEnv(t, nil) // the default: private destinations refused
+	acme := e.Account("Acme")
+	for _, u := range []string{
+		"http://127.0.0.1/hook",
+		"http://127.1.2.3:8080/hook",
+		"http://10.0.0.1/hook",
+		"http://172.16.5.4/hook",
+		"http://192.168.1.1/hook",
+		"http://169.254.169.254/latest/meta-data/",
+		"http://[::1]/hook",
+		"http://[fd00:ec2::254]/latest/meta-data/",
+		"http://[fe80::1]/hook",
+		"http://[::ffff:127.0.0.1]/hook",
+		"http://0.0.0.0/hook",
+		"http://100.64.0.1/hook",
+		"http://224.0.0.1/hook",
+		"http://localhost/hook",
+		"http://LOCALHOST:9000/hook",
+		"http://api.localhost/hook",
+		"http://intranet/hook",
+		"ftp://files.example.com/",
+		"javascript:alert(1)",
+		"/relative/path",
+		"http://user:pw@hooks.example.com/",
+	} {
+		r := e.Post(acme.Owner.Token, "/api/webhook-endpoints/", map[string]any{"url": u, "event_types": []string{"*"}})
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"url"`) || !strings.Contains(string(r.Body), `"detail"`) {
+			t.Errorf("%s: %s", u, r)
+		}
+	}
+	// A public address is accepted (nothing is sent to it: no worker runs).
+	created := apptest.Expect(t, e.Post(acme.Owner.Token, "/api/webhook-endpoints/", map[string]any{"url": "https://8.8.8.8/hook", "event_types": []string{"*"}, "enabled": false}), http.StatusCreated).Map(t)
+	// Changing the URL to a private one is refused too, and changes nothing.
+	path := "/api/webhook-endpoints/" + id(created) + "/"
+	apptest.Expect(t, e.Patch(acme.Owner.Token, path, map[string]any{"url": "http://127.0.0.1:1/"}), http.StatusBadRequest)
+	if got := apptest.Expect(t, e.Get(acme.Owner.Token, path), http.StatusOK).Map(t); got["url"] != "https://8.8.8.8/hook" {
+		t.Fatalf("url changed: %v", got)
+	}
+	if n := apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints/"), http.StatusOK).Map(t)["count"]; n != float64(1) {
+		t.Fatalf("count = %v", n)
+	}
+}
+
+func TestSSRFRefusedAtDelivery(t *testing.T) {
+	// A name that resolved to a public address at registration and to a
+	// private one now (DNS rebinding), or a row written by an older
+	// version: the dialer refuses the resolved address, nothing is sent.
+	e := newEnv(t, nil)
+	acme := e.Account("Acme")
+	r := newReceiver(t)
+	host := strings.Replace(r.URL, "127.0.0.1", "localhost", 1)
+	for _, u := range []string{r.URL + "/hook", host + "/hook"} {
+		ctx := context.Background()
+		_, err := e.DB.NewInsert().Model(&webhooks.Endpoint{AccountID: acme.ID, URL: u, EventTypes: []string{"*"}, Enabled: true,
+			Secret: "whsec_test", CreatedAt: time.Now().UTC(), UpdatedAt: time.Now().UTC()}).Exec(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	acme.Employee("employee")
+	if _, err := e.Worker.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var rows []webhooks.Delivery
+	if err := e.DB.NewSelect().Model(&rows).Where("account_id = ?", acme.ID).Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 {
+		t.Fatalf("deliveries = %d, want 2", len(rows))
+	}
+	for _, d := range rows {
+		if d.Attempts != 1 || d.Status != webhooks.StatusPending || !strings.Contains(d.LastError, "Refused") || d.LastResponseCode != nil {
+			t.Fatalf("delivery = %+v", d)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.calls != 0 {
+		t.Fatalf("the receiver was called %d times", r.calls)
+	}
+}
+
+func TestEmployeeEventsSignedAndDelivered(t *testing.T) {
+	e := newEnv(t, nil, fast)
+	acme := e.Account("Acme")
+	r := newReceiver(t)
+	ep := register(t, e, acme.Owner.Token, r, "employee.created", "employee.deactivated")
+	e.start(t)
+
+	emp := acme.Employee("employee")
+	apptest.Expect(t, e.Delete(acme.Owner.Token, "/api/employees/"+itoa(emp.ID)+"/"), http.StatusNoContent)
+	waitFor(t, "two events", func() bool { return len(r.events()) == 2 })
+
+	// Deliveries run concurrently: the order of arrival is not guaranteed.
+	got := r.events()
+	byType := map[string]received{}
+	for _, g := range got {
+		byType[g.Event.Type] = g
+	}
+	created, ok1 := byType[webhooks.EmployeeCreated]
+	deactivated, ok2 := byType[webhooks.EmployeeDeactivated]
+	if !ok1 || !ok2 {
+		t.Fatalf("types = %v", r.types())
+	}
+	for _, g := range got {
+		if !strings.HasPrefix(g.Event.ID, "evt_") || g.Event.Account != acme.ID || g.Event.Created.IsZero() {
+			t.Fatalf("event = %+v", g.Event)
+		}
+		if g.Headers.Get("Crm-Event-Id") != g.Event.ID || g.Headers.Get("Content-Type") != "application/json" {
+			t.Fatalf("headers = %v", g.Headers)
+		}
+		obj := g.Raw["data"].(map[string]any)["object"].(map[string]any)
+		if obj["id"] != float64(emp.ID) || obj["email"] != emp.Email || obj["password_hash"] != nil {
+			t.Fatalf("object = %v", obj)
+		}
+	}
+	if prev := deactivated.Raw["data"].(map[string]any)["previous_attributes"].(map[string]any); prev["is_active"] != true {
+		t.Fatalf("previous_attributes = %v", prev)
+	}
+	if r.bad != 0 {
+		t.Fatalf("%d requests failed verification", r.bad)
+	}
+
+	// The delivery log.
+	log := apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints/"+id(ep)+"/deliveries/?ordering=id"), http.StatusOK).Map(t)
+	results := log["results"].([]any)
+	if log["count"] != float64(2) || len(results) != 2 {
+		t.Fatalf("deliveries = %v", log)
+	}
+	d := results[0].(map[string]any)
+	if d["status"] != "succeeded" || d["attempts"] != float64(1) || d["last_response_code"] != float64(204) ||
+		d["event_type"] != "employee.created" || d["next_attempt_at"] != nil || d["delivered_at"] == nil || d["event_id"] != created.Event.ID {
+		t.Fatalf("delivery = %v", d)
+	}
+	filtered := apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints/"+id(ep)+"/deliveries/?status=failed"), http.StatusOK).Map(t)
+	if filtered["count"] != float64(0) {
+		t.Fatalf("failed deliveries = %v", filtered)
+	}
+	apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints/"+id(ep)+"/deliveries/?status=exploded"), http.StatusBadRequest)
+
+	// Redeliver: the same event again, signed anew.
+	path := "/api/webhook-endpoints/" + id(ep) + "/deliveries/" + fmt.Sprint(int64(d["id"].(float64))) + "/redeliver/"
+	re := apptest.Expect(t, e.Post(acme.Owner.Token, path, nil), http.StatusOK).Map(t)
+	if re["status"] != "pending" {
+		t.Fatalf("redeliver = %v", re)
+	}
+	waitFor(t, "the redelivery", func() bool { return len(r.events()) == 3 })
+	if again := r.events()[2]; again.Event.ID != created.Event.ID {
+		t.Fatalf("redelivered %s, want %s", again.Event.ID, created.Event.ID)
+	}
+	waitFor(t, "the log to show two attempts", func() bool {
+		d := apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints/"+id(ep)+"/deliveries/?ordering=id"), http.StatusOK).Map(t)["results"].([]any)[0].(map[string]any)
+		return d["status"] == "succeeded" && d["attempts"] == float64(2)
+	})
+	// A delivery of another endpoint, or another account, is 404.
+	other := e.Account("Other")
+	apptest.Expect(t, e.Post(other.Owner.Token, path, nil), http.StatusNotFound)
+	apptest.Expect(t, e.Post(acme.Owner.Token, "/api/webhook-endpoints/"+id(ep)+"/deliveries/999999/redeliver/", nil), http.StatusNotFound)
+}
+
+func TestRetriesUntilTheReceiverAccepts(t *testing.T) {
+	e := newEnv(t, nil, fast)
+	acme := e.Account("Acme")
+	r := newReceiver(t)
+	r.failures = 2
+	ep := register(t, e, acme.Owner.Token, r, "employee.created")
+	e.start(t)
+
+	acme.Employee("employee")
+	waitFor(t, "the event on the third attempt", func() bool { return len(r.events()) == 1 })
+	r.mu.Lock()
+	calls := r.calls
+	r.mu.Unlock()
+	if calls != 3 {
+		t.Fatalf("receiver called %d times, want 3", calls)
+	}
+	var d map[string]any
+	waitFor(t, "the log", func() bool {
+		d = apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints/"+id(ep)+"/deliveries/"), http.StatusOK).Map(t)["results"].([]any)[0].(map[string]any)
+		return d["status"] == "succeeded"
+	})
+	if d["attempts"] != float64(3) || d["last_response_code"] != float64(204) || d["last_error"] != "" {
+		t.Fatalf("delivery = %v", d)
+	}
+}
+
+func TestFailsAfterTheRetryWindow(t *testing.T) {
+	e := newEnv(t, nil, fast, func(c *config.Config) { c.WebhooksRetryFor = 300 * time.Millisecond })
+	acme := e.Account("Acme")
+	r := newReceiver(t)
+	r.failures = 1 << 30
+	ep := register(t, e, acme.Owner.Token, r, "employee.created")
+	e.start(t)
+
+	acme.Employee("employee")
+	var d map[string]any
+	waitFor(t, "the delivery to fail", func() bool {
+		d = apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints/"+id(ep)+"/deliveries/"), http.StatusOK).Map(t)["results"].([]any)[0].(map[string]any)
+		return d["status"] == "failed"
+	})
+	if d["attempts"].(float64) < 2 || d["last_response_code"] != float64(500) || !strings.Contains(d["last_error"].(string), "HTTP 500") || d["next_attempt_at"] != nil {
+		t.Fatalf("delivery = %v", d)
+	}
+}
+
+func countDeliveries(t *testing.T, e *env, accountID int64) int {
+	t.Helper()
+	n, err := e.DB.NewSelect().Model((*webhooks.Delivery)(nil)).Where("account_id = ?", accountID).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+func TestRolledBackChangeYieldsNoEvent(t *testing.T) {
+	e := newEnv(t, nil, fast)
+	acme := e.Account("Acme")
+	r := newReceiver(t)
+	register(t, e, acme.Owner.Token, r, "*")
+
+	// A change journaled, then rolled back by a later failure in the same
+	// transaction: no outbox row survives.
+	boom := errors.New("boom")
+	err := db.InTx(context.Background(), e.DB, func(tx bun.Tx) error {
+		if err := e.Journal.Record(context.Background(), tx, journal.Entry{Action: "create", ObjectType: "client", ObjectID: 42,
+			AccountID: acme.ID, Object: map[string]any{"id": 42}}); err != nil {
+			return err
+		}
+		if n := countDeliveriesIn(t, tx, acme.ID); n != 1 {
+			t.Errorf("inside the transaction: %d deliveries, want 1", n)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if n := countDeliveries(t, e, acme.ID); n != 0 {
+		t.Fatalf("%d deliveries after rollback", n)
+	}
+	// Through the API: a refused employee (duplicate email) writes nothing.
+	apptest.Expect(t, e.Post(acme.Owner.Token, "/api/employees/", map[string]any{"name": "Dup", "email": acme.Owner.Email, "password": "another-password-1"}), http.StatusConflict)
+	if n := countDeliveries(t, e, acme.ID); n != 0 {
+		t.Fatalf("%d deliveries after a refused change", n)
+	}
+	// A committed one yields its event.
+	acme.Employee("employee")
+	if n := countDeliveries(t, e, acme.ID); n != 1 {
+		t.Fatalf("%d deliveries after a committed change, want 1", n)
+	}
+}
+
+func countDeliveriesIn(t *testing.T, idb bun.IDB, accountID int64) int {
+	n, err := idb.NewSelect().Model((*webhooks.Delivery)(nil)).Where("account_id = ?", accountID).Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(n)
+}
+
+func TestDisabledAndOtherAccountsEndpointsGetNothing(t *testing.T) {
+	e := newEnv(t, nil, fast)
+	acme := e.Account("Acme")
+	other := e.Account("Other")
+	mine, disabled, theirs, unsubscribed := newReceiver(t), newReceiver(t), newReceiver(t), newReceiver(t)
+	register(t, e, acme.Owner.Token, mine, "*")
+	off := register(t, e, acme.Owner.Token, disabled, "*")
+	apptest.Expect(t, e.Patch(acme.Owner.Token, "/api/webhook-endpoints/"+id(off)+"/", map[string]any{"enabled": false}), http.StatusOK)
+	register(t, e, other.Owner.Token, theirs, "*")
+	register(t, e, acme.Owner.Token, unsubscribed, "client.deleted")
+	e.start(t)
+
+	emp := acme.Employee("employee")
+	apptest.Expect(t, e.Delete(acme.Owner.Token, "/api/employees/"+itoa(emp.ID)+"/"), http.StatusNoContent)
+	waitFor(t, "the account's endpoint", func() bool { return len(mine.events()) == 2 })
+	// The other account's own change reaches its endpoint only.
+	other.Employee("employee")
+	waitFor(t, "the other account's endpoint", func() bool { return len(theirs.events()) == 1 })
+	time.Sleep(200 * time.Millisecond)
+
+	if n := len(disabled.events()); n != 0 {
+		t.Fatalf("disabled endpoint got %d events", n)
+	}
+	if n := len(unsubscribed.events()); n != 0 {
+		t.Fatalf("unsubscribed endpoint got %d events", n)
+	}
+	if got := theirs.events(); len(got) != 1 || got[0].Event.Account != other.ID {
+		t.Fatalf("other account's endpoint got %v", theirs.types())
+	}
+	for _, g := range mine.events() {
+		if g.Event.Account != acme.ID {
+			t.Fatalf("event of account %d reached account %d", g.Event.Account, acme.ID)
+		}
+	}
+}
+
+func TestDisablingAfterQueueingFailsTheDelivery(t *testing.T) {
+	e := newEnv(t, nil, fast)
+	acme := e.Account("Acme")
+	r := newReceiver(t)
+	ep := register(t, e, acme.Owner.Token, r, "*")
+	acme.Employee("employee") // queued while enabled, worker not running
+	apptest.Expect(t, e.Patch(acme.Owner.Token, "/api/webhook-endpoints/"+id(ep)+"/", map[string]any{"enabled": false}), http.StatusOK)
+	if _, err := e.Worker.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	d := apptest.Expect(t, e.Get(acme.Owner.Token, "/api/webhook-endpoints/"+id(ep)+"/deliveries/"), http.StatusOK).Map(t)["results"].([]any)[0].(map[string]any)
+	if d["status"] != "failed" || d["last_error"] != "Endpoint disabled." || len(r.events()) != 0 {
+		t.Fatalf("delivery = %v", d)
+	}
+}
+
+func TestTwoWorkersDeliverEachEventOnce(t *testing.T) {
+	e := newEnv(t, nil, fast)
+	acme := e.Account("Acme")
+	r := newReceiver(t)
+	r.delay = 5 * time.Millisecond
+	register(t, e, acme.Owner.Token, r, "*")
+
+	const events = 60
+	ctx := context.Background()
+	err := db.InTx(ctx, e.DB, func(tx bun.Tx) error {
+		for i := 1; i <= events; i++ {
+			if err := e.Journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "client", ObjectID: int64(i),
+				AccountID: acme.ID, Object: map[string]any{"id": i}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A second instance: its own connection pool on the same database.
+	second, err := db.Open(e.Config.DatabaseURL, db.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = second.Close() })
+	opts := webhooks.OptionsFrom(e.Config)
+	opts.BatchSize = 4
+	workers := []*webhooks.Worker{webhooks.NewWorker(e.DB, nil, opts, nil), webhooks.NewWorker(second, nil, opts, nil)}
+	var wg sync.WaitGroup
+	claimedBy := make([]int, len(workers))
+	stop := make(chan struct{})
+	for i, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n, err := w.RunOnce(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				claimedBy[i] += n
+				if n == 0 {
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+		}()
+	}
+	waitFor(t, "every event", func() bool { return len(r.events()) >= events })
+	time.Sleep(100 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	seen := map[string]int{}
+	for _, g := range r.events() {
+		seen[g.Event.ID]++
+	}
+	if len(seen) != events || len(r.events()) != events {
+		t.Fatalf("%d distinct events in %d requests, want %d once each", len(seen), len(r.events()), events)
+	}
+	if claimedBy[0]+claimedBy[1] != events {
+		t.Fatalf("claims = %v, want %d in all", claimedBy, events)
+	}
+	t.Logf("claims per worker: %v", claimedBy)
+	var pending int64
+	pending, err = e.DB.NewSelect().Model((*webhooks.Delivery)(nil)).Where("status <> ? OR attempts <> 1", webhooks.StatusSucceeded).Count(ctx)
+	if err != nil || pending != 0 {
+		t.Fatalf("%d deliveries not succeeded at the first attempt (%v)", pending, err)
+	}
+}

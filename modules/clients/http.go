@@ -9,9 +9,9 @@ import (
 
 type handler struct{ svc *Service }
 
-// filterQuery are the list filters, shared by the list, my_clients and
-// statistics.
-type filterQuery struct {
+// FilterParams are the list filters (query parameters), shared by the list,
+// my_clients and statistics.
+type FilterParams struct {
 	Status  string `query:"status" enum:"active,inactive,onboarding,paused,cancelled," doc:"active, inactive, onboarding, paused or cancelled."`
 	Coach   int64  `query:"coach" doc:"Employee id of the coach."`
 	Closer  int64  `query:"closer" doc:"Employee id of the closer."`
@@ -20,17 +20,17 @@ type filterQuery struct {
 	Search  string `query:"search" maxLength:"200" doc:"Case-insensitive substring of the first name, last name or email; several terms (separated by spaces or commas) must all match. % _ and \\ match themselves."`
 }
 
-func (f filterQuery) filter() Filter {
+func (f FilterParams) filter() Filter {
 	return Filter{Status: f.Status, Coach: f.Coach, Closer: f.Closer, Setter: f.Setter, Country: f.Country, Search: f.Search}
 }
 
 type listInput struct {
 	httpx.ListParams
-	filterQuery
+	FilterParams
 }
 
 type statisticsInput struct {
-	filterQuery
+	FilterParams
 }
 
 type idInput struct {

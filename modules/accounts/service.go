@@ -11,6 +11,7 @@ import (
 
 	"crm/platform/db"
 	"crm/platform/errs"
+	"crm/platform/journal"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -18,8 +19,9 @@ import (
 
 // Service reads and updates the caller's account.
 type Service struct {
-	db     *bun.DB
-	owners OwnerCreator
+	db      *bun.DB
+	owners  OwnerCreator
+	journal *journal.Journal
 }
 
 // OwnerCreator creates the first super_admin of a new account, inside the
@@ -30,7 +32,9 @@ type OwnerCreator interface {
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, owners OwnerCreator) *Service { return &Service{db: d, owners: owners} }
+func NewService(d *bun.DB, owners OwnerCreator, j *journal.Journal) *Service {
+	return &Service{db: d, owners: owners, journal: j}
+}
 
 // CreateWithOwner creates an account and its super_admin in one transaction.
 // This is deliberate cross-account work, for the CLI (and tests standing in
@@ -41,6 +45,9 @@ func (s *Service) CreateWithOwner(ctx context.Context, name, email, password str
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		var err error
 		if acc, err = Create(ctx, tx, name); err != nil {
+			return err
+		}
+		if err := s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "account", ObjectID: acc.ID, AccountID: acc.ID, Object: acc}); err != nil {
 			return err
 		}
 		owner, err = s.owners.CreateOwner(ctx, tx, acc.ID, acc.Name, email, password)
@@ -104,7 +111,9 @@ func (s *Service) List(ctx context.Context) ([]Account, error) {
 }
 
 // Get returns the caller's account by id.
-func (s *Service) Get(ctx context.Context, id int64) (*Account, error) { return s.get(ctx, db.Use(ctx, s.db), id) }
+func (s *Service) Get(ctx context.Context, id int64) (*Account, error) {
+	return s.get(ctx, db.Use(ctx, s.db), id)
+}
 
 // Update renames the caller's account (the route allows super_admins only).
 func (s *Service) Update(ctx context.Context, id int64, name *string) (*Account, error) {
@@ -114,6 +123,7 @@ func (s *Service) Update(ctx context.Context, id int64, name *string) (*Account,
 		if err != nil {
 			return err
 		}
+		old := a.Name
 		if name != nil {
 			n, err := validName(*name)
 			if err != nil {
@@ -126,7 +136,11 @@ func (s *Service) Update(ctx context.Context, id int64, name *string) (*Account,
 			return err
 		}
 		out = a
-		return nil
+		changes := journal.Diff(map[string][2]any{"name": {old, a.Name}})
+		if len(changes) == 0 {
+			return nil
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "account", ObjectID: a.ID, Changes: changes, Object: a})
 	})
 	return out, err
 }

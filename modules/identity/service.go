@@ -15,6 +15,7 @@ import (
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/httpx"
+	"crm/platform/journal"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -22,16 +23,20 @@ import (
 
 // Service holds the rules about employees and sessions.
 type Service struct {
-	db     *bun.DB
-	hasher *Hasher
-	signer *auth.Signer
-	authz  *authz.Authorizer
+	db      *bun.DB
+	hasher  *Hasher
+	signer  *auth.Signer
+	authz   *authz.Authorizer
+	journal *journal.Journal
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, h *Hasher, s *auth.Signer, a *authz.Authorizer) *Service {
-	return &Service{db: d, hasher: h, signer: s, authz: a}
+func NewService(d *bun.DB, h *Hasher, s *auth.Signer, a *authz.Authorizer, j *journal.Journal) *Service {
+	return &Service{db: d, hasher: h, signer: s, authz: a, journal: j}
 }
+
+// objectType names employees in the journal.
+const objectType = "employee"
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
@@ -156,6 +161,16 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 	ok := s.hasher.Verify(password, hash)
 	if !found || !ok || !e.IsActive {
 		LoginFailures.Add(1)
+		// Recorded in the account of the email when it is an employee's,
+		// else in no account (a row no tenant ever lists).
+		failed := journal.Entry{Action: "login_failed", ObjectType: objectType,
+			Changes: map[string]journal.Change{"email": {Old: nil, New: email}}}
+		if found {
+			failed.AccountID, failed.ObjectID = e.AccountID, e.ID
+		}
+		if err := db.InTx(ctx, s.db, func(tx bun.Tx) error { return s.journal.Record(ctx, tx, failed) }); err != nil {
+			return nil, err
+		}
 		return nil, errBadCredentials
 	}
 	var res *LoginResult
@@ -180,7 +195,9 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 		}
 		res = &LoginResult{Token: token, ExpiresAt: exp, User: LoginUser{ID: e.ID, Email: e.Email, Name: e.Name, Role: e.Role,
 			AccountID: e.AccountID, AccountName: accountName, Permissions: s.authz.Policy().Effective(e.Role, e.Permissions, e.AccountID)}}
-		return nil
+		e.LastLogin = &t
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "login", ObjectType: objectType, ObjectID: e.ID,
+			AccountID: e.AccountID, ActorID: e.ID, At: t, Object: e.view()})
 	})
 	return res, err
 }
@@ -191,12 +208,16 @@ func (s *Service) Logout(ctx context.Context) error {
 	if p == nil {
 		return errs.Unauthenticated("")
 	}
-	q, err := tenant.Scope(ctx, db.Use(ctx, s.db).NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).Where("s.id = ?", p.SessionID))
-	if err != nil {
-		return err
-	}
-	_, err = q.Exec(ctx)
-	return err
+	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		q, err := tenant.Scope(ctx, tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).Where("s.id = ?", p.SessionID))
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return err
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "logout", ObjectType: objectType, ObjectID: p.EmployeeID})
+	})
 }
 
 // revokeSessions revokes the employee's live sessions, all but keep.
@@ -259,7 +280,8 @@ func (s *Service) CreateOwner(ctx context.Context, tx bun.IDB, accountID int64, 
 	if err := insertEmployee(ctx, tx, e); err != nil {
 		return 0, err
 	}
-	return e.ID, nil
+	err = s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: objectType, ObjectID: e.ID, AccountID: accountID, Object: e.view()})
+	return e.ID, err
 }
 
 func insertEmployee(ctx context.Context, tx bun.IDB, e *Employee) error {
@@ -431,10 +453,17 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, er
 	active := in.IsActive == nil || *in.IsActive
 	e := &Employee{AccountID: accountID, Email: email, Name: name, Role: role, JobRole: jobRole, PhoneNumber: phone,
 		IsActive: active, Permissions: perms, PasswordHash: hash, DateJoined: now()}
-	if err := insertEmployee(ctx, db.Use(ctx, s.db), e); err != nil {
+	view := EmployeeView{}
+	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		if err := insertEmployee(ctx, tx, e); err != nil {
+			return err
+		}
+		view = e.view()
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: objectType, ObjectID: e.ID, Object: view})
+	})
+	if err != nil {
 		return nil, err
 	}
-	view := e.view()
 	return &view, nil
 }
 
@@ -470,6 +499,7 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*Employ
 		if err != nil {
 			return err
 		}
+		before := e.view()
 		self := e.ID == caller.EmployeeID
 		var v errs.Validation
 		changed := map[string]bool{}
@@ -545,9 +575,45 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*Employ
 		}
 		view := e.view()
 		out = &view
-		return nil
+		return s.recordUpdate(ctx, tx, before, view)
 	})
 	return out, err
+}
+
+// recordUpdate journals an update as one event per kind of change: a role
+// change, a permission change, a deactivation, and the other fields.
+func (s *Service) recordUpdate(ctx context.Context, tx bun.IDB, before, after EmployeeView) error {
+	diff := journal.Diff(map[string][2]any{
+		"name": {before.Name, after.Name}, "email": {before.Email, after.Email}, "role": {before.Role, after.Role},
+		"job_role": {before.JobRole, after.JobRole}, "phone_number": {before.PhoneNumber, after.PhoneNumber},
+		"is_active": {before.IsActive, after.IsActive}, "permissions": {sortedCopy(before.Permissions), sortedCopy(after.Permissions)},
+	})
+	kinds := map[string]map[string]journal.Change{}
+	for field, c := range diff {
+		action := "update"
+		switch {
+		case field == "role":
+			action = "role_change"
+		case field == "permissions":
+			action = "permission_change"
+		case field == "is_active" && !after.IsActive:
+			action = "deactivate"
+		}
+		if kinds[action] == nil {
+			kinds[action] = map[string]journal.Change{}
+		}
+		kinds[action][field] = c
+	}
+	for _, action := range []string{"update", "role_change", "permission_change", "deactivate"} {
+		if len(kinds[action]) == 0 {
+			continue
+		}
+		if err := s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: objectType, ObjectID: after.ID,
+			Changes: kinds[action], Object: after}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mayChange applies the role table to a set of changed fields.
@@ -624,7 +690,15 @@ func (s *Service) Deactivate(ctx context.Context, id int64) error {
 		if _, err := tx.NewUpdate().Model((*Employee)(nil)).Set("is_active = ?", false).Where("id = ?", e.ID).Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
 			return err
 		}
-		return revokeSessions(ctx, tx, e.AccountID, e.ID, "")
+		if err := revokeSessions(ctx, tx, e.AccountID, e.ID, ""); err != nil {
+			return err
+		}
+		if !e.IsActive {
+			return nil // already inactive: nothing changed
+		}
+		e.IsActive = false
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "deactivate", ObjectType: objectType, ObjectID: e.ID,
+			Changes: map[string]journal.Change{"is_active": {Old: true, New: false}}, Object: e.view()})
 	})
 }
 
@@ -666,7 +740,11 @@ func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword *str
 		if _, err := tx.NewUpdate().Model((*Employee)(nil)).Set("password_hash = ?", hash).Where("id = ?", e.ID).Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
 			return err
 		}
-		return revokeSessions(ctx, tx, e.AccountID, e.ID, keep)
+		if err := revokeSessions(ctx, tx, e.AccountID, e.ID, keep); err != nil {
+			return err
+		}
+		// No values: the event says that the password changed, never to what.
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "password_change", ObjectType: objectType, ObjectID: e.ID, Object: e.view()})
 	})
 }
 
@@ -689,13 +767,19 @@ func (s *Service) UpdatePermissions(ctx context.Context, id int64, names []strin
 		if !s.authz.Policy().Manages(caller.Role, e.Role) {
 			return errs.Forbidden("You may not change the permissions of an employee whose role is above yours.")
 		}
+		old := sortedCopy(e.Permissions)
 		e.Permissions = perms
 		if _, err := tx.NewUpdate().Model(e).Column("permissions").WherePK().Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
 			return err
 		}
 		v := e.view()
 		out = &v
-		return nil
+		changes := journal.Diff(map[string][2]any{"permissions": {old, perms}})
+		if len(changes) == 0 {
+			return nil
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "permission_change", ObjectType: objectType, ObjectID: e.ID,
+			Changes: changes, Object: v})
 	})
 	return out, err
 }

@@ -96,19 +96,7 @@ func (s *Sink) Write(ctx context.Context, tx bun.IDB, e *journal.Entry) error {
 	if len(to) == 0 {
 		return nil
 	}
-	ev := Event{ID: newEventID(), Type: typ, Created: e.At.UTC(), Account: e.AccountID, Data: EventData{Object: e.Object}}
-	if ev.Data.Object == nil {
-		ev.Data.Object = map[string]any{"id": e.ObjectID}
-	}
-	for field, c := range e.Changes {
-		if ev.Data.PreviousAttributes == nil {
-			ev.Data.PreviousAttributes = map[string]any{}
-		}
-		ev.Data.PreviousAttributes[field] = c.Old
-	}
-	if e.Action == "create" {
-		ev.Data.PreviousAttributes = nil
-	}
+	ev := Event{ID: newEventID(), Type: typ, Created: e.At.UTC(), Account: e.AccountID, Data: data(e)}
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("webhooks: encode event: %w", err)
@@ -121,6 +109,34 @@ func (s *Sink) Write(ctx context.Context, tx bun.IDB, e *journal.Entry) error {
 	}
 	_, err = tx.NewInsert().Model(&rows).Exec(ctx)
 	return err
+}
+
+// data is the event's object and, for an update, the previous values of
+// the fields that changed. A deleted object (no Object) is shown as it was,
+// from the old values, with "deleted": true.
+func data(e *journal.Entry) EventData {
+	if e.Object == nil {
+		obj := map[string]any{}
+		for field, c := range e.Changes {
+			obj[field] = c.Old
+		}
+		obj["id"] = e.ObjectID
+		if e.Action == "delete" {
+			obj["deleted"] = true
+		}
+		return EventData{Object: obj}
+	}
+	d := EventData{Object: e.Object}
+	if e.Action == "create" {
+		return d
+	}
+	for field, c := range e.Changes {
+		if d.PreviousAttributes == nil {
+			d.PreviousAttributes = map[string]any{}
+		}
+		d.PreviousAttributes[field] = c.Old
+	}
+	return d
 }
 
 func newEventID() string {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"crm/modules/clients"
 	"crm/modules/webhooks"
 	"crm/platform/apptest"
 	"crm/platform/config"
@@ -474,5 +475,54 @@ func TestTwoWorkersDeliverEachEventOnce(t *testing.T) {
 	pending, err = e.DB.NewSelect().Model((*webhooks.Delivery)(nil)).Where("status <> ? OR attempts <> 1", webhooks.StatusSucceeded).Count(ctx)
 	if err != nil || pending != 0 {
 		t.Fatalf("%d deliveries not succeeded at the first attempt (%v)", pending, err)
+	}
+}
+
+func TestClientEvents(t *testing.T) {
+	e := newEnv(t, clients.Module, fast)
+	acme := e.Account("Acme")
+	r := newReceiver(t)
+	register(t, e, acme.Owner.Token, r, "client.created", "client.updated", "client.status_changed", "client.deleted")
+	e.start(t)
+
+	c := apptest.Expect(t, e.Post(acme.Owner.Token, "/api/clients/", map[string]any{"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com", "phone": "+15550000001"}), http.StatusCreated).Map(t)
+	path := "/api/clients/" + id(c) + "/"
+	apptest.Expect(t, e.Patch(acme.Owner.Token, path, map[string]any{"first_name": "Anne"}), http.StatusOK)
+	apptest.Expect(t, e.Patch(acme.Owner.Token, path, map[string]any{"status": "paused"}), http.StatusOK)
+	apptest.Expect(t, e.Delete(acme.Owner.Token, path), http.StatusNoContent)
+	// A refused change (an invalid status) yields nothing.
+	apptest.Expect(t, e.Post(acme.Owner.Token, "/api/clients/", map[string]any{"first_name": "A", "last_name": "B", "email": "x@example.com", "phone": "1", "status": "exploded"}), http.StatusBadRequest)
+	waitFor(t, "five events", func() bool { return len(r.events()) >= 5 })
+	time.Sleep(100 * time.Millisecond)
+
+	count := map[string]int{}
+	var statusChanged, deleted, renamed received
+	for _, g := range r.events() {
+		count[g.Event.Type]++
+		switch g.Event.Type {
+		case webhooks.ClientStatusChanged:
+			statusChanged = g
+		case webhooks.ClientDeleted:
+			deleted = g
+		case webhooks.ClientUpdated:
+			if prev, _ := g.Raw["data"].(map[string]any)["previous_attributes"].(map[string]any); prev["first_name"] == "Ann" {
+				renamed = g
+			}
+		}
+	}
+	// Two updates (one of them the status change) and one status change.
+	if count[webhooks.ClientCreated] != 1 || count[webhooks.ClientUpdated] != 2 || count[webhooks.ClientStatusChanged] != 1 || count[webhooks.ClientDeleted] != 1 || len(r.events()) != 5 {
+		t.Fatalf("events = %v", r.types())
+	}
+	if obj := renamed.Raw["data"].(map[string]any)["object"].(map[string]any); obj["first_name"] != "Anne" || obj["id"] != c["id"] {
+		t.Fatalf("client.updated object = %v", obj)
+	}
+	sc := statusChanged.Raw["data"].(map[string]any)
+	if sc["object"].(map[string]any)["status"] != "paused" || sc["previous_attributes"].(map[string]any)["status"] != "active" {
+		t.Fatalf("client.status_changed data = %v", sc)
+	}
+	del := deleted.Raw["data"].(map[string]any)["object"].(map[string]any)
+	if del["id"] != c["id"] || del["deleted"] != true || del["email"] != "ann@example.com" {
+		t.Fatalf("client.deleted object = %v", del)
 	}
 }

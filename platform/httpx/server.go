@@ -201,7 +201,7 @@ func New(o Options) (*Server, error) {
 		ProxyHeader:           proxyHeader(o.TrustProxy),
 	})
 	s.App = app
-	app.Use(s.recover, s.frame)
+	app.Use(s.recover, s.frame, textOnly)
 	for _, f := range o.Setup {
 		f(app)
 	}
@@ -254,7 +254,9 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("routes whose object and action no policy line mentions: %s", strings.Join(unknown, "; "))
 	}
 	s.Routes = routes
-	app.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+	// No catch-all route: Fiber answers a path no route has with 404 and a
+	// path served for other methods with 405 and Allow, both through
+	// errorHandler as JSON.
 	return s, nil
 }
 
@@ -373,7 +375,9 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		c.Set("Retry-After", fmt.Sprint(out.RetryAfter))
 	}
 	c.Set("X-Content-Type-Options", "nosniff")
+	// Set here too: the server answers 413 and 431 itself, without frame.
 	return c.Status(out.Status).JSON(out)
+	c.Set("Cache-Control", "no-store")
 }
 
 func (s *Server) logError(ctx context.Context, e *errs.Error) {

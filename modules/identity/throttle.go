@@ -10,6 +10,8 @@ import (
 	"crm/platform/db"
 	"crm/platform/errs"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/uptrace/bun"
 )
 
@@ -32,6 +34,19 @@ type loginFailure struct {
 // LoginRefusals counts logins refused with 429 and LoginFailures refused
 // credentials, for /metrics.
 var LoginRefusals, LoginFailures atomic.Int64
+
+// The two counters are process-wide, so they are exported to the default
+// Prometheus registry, which GET /metrics serves with the app's own.
+func init() {
+	promauto.NewCounterFunc(prometheus.CounterOpts{
+		Name: "crm_login_failures_total",
+		Help: "Logins refused for wrong credentials (unknown email, wrong password, inactive employee).",
+	}, func() float64 { return float64(LoginFailures.Load()) })
+	promauto.NewCounterFunc(prometheus.CounterOpts{
+		Name: "crm_login_lockouts_total",
+		Help: "Logins refused with 429 because an email or an address had too many recent failures.",
+	}, func() float64 { return float64(LoginRefusals.Load()) })
+}
 
 // reserve counts this attempt as a failure before the password is checked,
 // so concurrent attempts are counted exactly: under a lock per key (an

@@ -12,12 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"crm/platform/apidocs"
 	"crm/platform/auth"
 	"crm/platform/authz"
 	"crm/platform/config"
 	"crm/platform/db"
 	"crm/platform/httpx"
 	"crm/platform/journal"
+	"crm/platform/metrics"
 	"crm/policies"
 
 	"github.com/gofiber/fiber/v2"
@@ -39,6 +41,8 @@ var Module = fx.Module("platform",
 		NewServer,
 		journal.New,
 	),
+	metrics.Module,
+	apidocs.Module,
 )
 
 // Serve starts the HTTP server (and the policy watcher) with the app.
@@ -143,10 +147,19 @@ type serverIn struct {
 
 // NewServer builds the HTTP server with every module's routes.
 func NewServer(in serverIn) (*httpx.Server, error) {
+	setup := in.Setup
+	// CORS first, so it answers preflights and marks every response.
+	c, err := httpx.CORS(in.Config.CORSOrigins, in.Config.CORSCredentials)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		setup = append([]func(*fiber.App){func(app *fiber.App) { app.Use(c) }}, setup...)
+	}
 	return httpx.New(httpx.Options{
 		Log: in.Log, DB: in.DB, Authz: in.Authz, Signer: in.Signer, Authn: in.Authn,
 		Routes: in.Routes, Version: string(in.Version), TrustProxy: in.Config.TrustProxy,
-		DBTimeout: in.Config.DBTimeout, Observe: in.Observe, Setup: in.Setup,
+		DBTimeout: in.Config.DBTimeout, Observe: in.Observe, Setup: setup,
 	})
 }
 

@@ -38,6 +38,9 @@ type Config struct {
 	// CORSOrigins is the allow-list of browser origins (none by default).
 	CORSOrigins     []string `env:"CRM_CORS_ORIGINS" envSeparator:","`
 	CORSCredentials bool     `env:"CRM_CORS_CREDENTIALS" envDefault:"false"`
+	// MetricsToken, when set, is the bearer token GET /metrics requires;
+	// empty: /metrics is public (keep it off the public internet).
+	MetricsToken string `env:"CRM_METRICS_TOKEN"`
 
 	// Webhooks out (modules/webhooks, docs/webhooks.md).
 	// WebhooksAllowPrivate lets endpoint URLs reach loopback, private,

@@ -222,6 +222,7 @@ func New(o Options) (*Server, error) {
 		Formats:       map[string]huma.Format{"application/json": huma.DefaultJSONFormat, "json": huma.DefaultJSONFormat},
 		DefaultFormat: "application/json",
 	}
+	describeAPI(cfg.OpenAPI) // openapi.go: description, servers, tags, error responses
 	cfg.AllowAdditionalPropertiesByDefault = true
 	cfg.FieldsOptionalByDefault = false
 	api := humafiber.New(app, cfg)

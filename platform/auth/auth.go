@@ -91,6 +91,11 @@ func NewSigner(current string, previous []string, ttl time.Duration) (*Signer, e
 	s.keys[s.current.id] = s.current.secret
 	for _, p := range previous {
 		if p = strings.TrimSpace(p); p != "" {
+			// A short previous key would verify forged tokens as well as a
+			// short current one: the same rule for both.
+			if len(p) < 32 {
+				return nil, fmt.Errorf("auth: every CRM_JWT_PREVIOUS_SECRETS entry must be at least 32 characters")
+			}
 			s.keys[keyID(p)] = []byte(p)
 		}
 	}

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"testing"
+	"time"
 
 	"crm/cmd/crm/benchdata"
+	"crm/cmd/crmbench/bench"
 	"crm/modules/accounts"
 	"crm/platform/apptest"
 	"crm/platform/dbtest"
@@ -163,6 +167,14 @@ func TestSeedBenchExpectedResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep := acc.ID
+	auditRows := func() int {
+		var n int
+		if err := a.DB.NewRaw("SELECT count(*) FROM audit_events").Scan(context.Background(), &n); err != nil {
+			return -1 // no audit log in this build
+		}
+		return n
+	}
+	audited := auditRows()
 
 	seed(t, "--clients", fmt.Sprint(n))
 
@@ -230,10 +242,74 @@ func TestSeedBenchExpectedResults(t *testing.T) {
 		if err := a.DB.NewRaw("SELECT email FROM employees WHERE id = ?", owner).Scan(context.Background(), &email); err != nil || email != "owner@keep.example.com" {
 			t.Errorf("Keep Co's owner after the reload: %q, %v", email, err)
 		}
+		// The audit log is append-only: the reload deletes none of it, and
+		// the account it belongs to is kept, renamed, with no login left.
+		if got := auditRows(); got < audited {
+			t.Errorf("audit events: %d before the reload, %d after", audited, got)
+		}
+		var retiredLogins int
+		if err := a.DB.NewRaw("SELECT count(*) FROM employees e JOIN accounts a ON a.id = e.account_id WHERE a.name LIKE 'Bench Co (bench data wiped%'").
+			Scan(context.Background(), &retiredLogins); err != nil || retiredLogins != 0 {
+			t.Errorf("logins left in a retired bench account: %d, %v", retiredLogins, err)
+		}
 		// Exactly one live Bench Co.
 		var benchCos int
 		if err := a.DB.NewRaw("SELECT count(*) FROM accounts WHERE name = 'Bench Co'").Scan(context.Background(), &benchCos); err != nil || benchCos != 1 {
 			t.Errorf("accounts named Bench Co: %d, %v", benchCos, err)
 		}
 	})
+}
+
+// TestCrmbenchScenarios runs every scenario of cmd/crmbench briefly against
+// the real app serving a small bench dataset over real HTTP: each one gets
+// answers, and none is an error.
+func TestCrmbenchScenarios(t *testing.T) {
+	dbURL := benchEnv(t)
+	seed(t, "--clients", "2000") // page 3 of active US clients exists from N = 2000
+	a := apptest.New(t, Modules(), apptest.WithDatabaseURL(dbURL))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = a.Server.App.Listener(ln) }()
+	t.Cleanup(func() { _ = a.Server.App.Shutdown() })
+
+	routes := map[string]bool{}
+	for _, r := range a.Server.Routes {
+		routes[r.Op.Method+" "+r.Op.Path] = true
+	}
+	var names []string
+	for _, s := range bench.Scenarios {
+		if s.Name == "payment_statistics" || s.Name == "payments_by_client" {
+			if !routes["GET /api/payments/"] {
+				t.Logf("%s: no payments route in this build, skipped", s.Name)
+				continue
+			}
+		}
+		names = append(names, s.Name)
+	}
+	results, err := bench.Run(context.Background(), bench.Options{
+		URL: "http://" + ln.Addr().String(), Duration: 150 * time.Millisecond, Connections: 2,
+		Scenarios: names, PID: os.Getpid(),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != len(names) {
+		t.Fatalf("%d results for %d scenarios", len(results), len(names))
+	}
+	for _, r := range results {
+		if r.Requests == 0 || r.Errors != 0 {
+			t.Errorf("%s: %d requests, %d errors (first: %s)", r.Scenario, r.Requests, r.Errors, r.FirstError)
+		}
+		if r.PeakRSS <= 0 {
+			t.Errorf("%s: peak RSS not read", r.Scenario)
+		}
+	}
+	// create_client wrote into Other Co 1, not into Bench Co.
+	var benchClients int
+	if err := a.DB.NewRaw("SELECT count(*) FROM clients c JOIN accounts a ON a.id = c.account_id WHERE a.name = 'Bench Co'").
+		Scan(context.Background(), &benchClients); err != nil || benchClients != 2000 {
+		t.Errorf("Bench Co has %d clients after the run (%v), want 2000", benchClients, err)
+	}
 }

@@ -274,16 +274,12 @@ func writeError(err error) error {
 	return err
 }
 
-// changes lists the fields whose value differs between two field maps.
+// changes lists the fields of new whose value differs in old (nil old: a
+// create, every field set).
 func changes(old, new map[string]any) map[string]journal.Change {
 	pairs := map[string][2]any{}
 	for k, v := range new {
 		pairs[k] = [2]any{old[k], v}
-	}
-	for k, v := range old {
-		if _, ok := new[k]; !ok {
-			pairs[k] = [2]any{v, nil}
-		}
 	}
 	return journal.Diff(pairs)
 }
@@ -400,7 +396,13 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 			}
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "client", ObjectID: old.ID,
-			Changes: changes(old.fields(), nil)})
+		// The client as it was, every field (nulls included), as old values.
+		was := old.fields()
+		was["account"], was["created_at"], was["updated_at"] = old.AccountID, old.CreatedAt, old.UpdatedAt
+		gone := make(map[string]journal.Change, len(was))
+		for k, v := range was {
+			gone[k] = journal.Change{Old: v}
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "client", ObjectID: old.ID, Changes: gone})
 	})
 }

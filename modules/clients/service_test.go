@@ -91,8 +91,16 @@ func TestWritesAreJournaled(t *testing.T) {
 				t.Fatalf("status_change %+v", r)
 			}
 		case "delete":
-			if r.HasObject {
-				t.Fatalf("delete with an object: %+v", r)
+			// The client as it was: every field, nulls included.
+			var ch map[string]struct{ Old, New any }
+			if err := json.Unmarshal([]byte(r.Changes), &ch); err != nil {
+				t.Fatal(err)
+			}
+			if r.HasObject || ch["email"].Old != c.Email || ch["status"].Old != "active" || ch["notes"].Old != "hello" || len(ch) != 14 {
+				t.Fatalf("delete entry %+v", r)
+			}
+			if _, ok := ch["coach"]; !ok {
+				t.Fatalf("delete entry without the null coach: %s", r.Changes)
 			}
 		default:
 			if !r.HasObject {

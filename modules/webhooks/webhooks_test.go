@@ -10,14 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"crm/modules/accounts"
 	"crm/modules/clients"
+	"crm/modules/identity/identitytest"
 	"crm/modules/webhooks"
 	"crm/platform/apptest"
+	"crm/platform/boot"
 	"crm/platform/config"
 	"crm/platform/db"
+	"crm/platform/httpx"
 	"crm/platform/journal"
 
 	"github.com/uptrace/bun"
+	"go.uber.org/fx"
 )
 
 func TestEndpointCRUDAndSecretShownOnce(t *testing.T) {
@@ -524,5 +529,52 @@ func TestClientEvents(t *testing.T) {
 	del := deleted.Raw["data"].(map[string]any)["object"].(map[string]any)
 	if del["id"] != c["id"] || del["deleted"] != true || del["email"] != "ann@example.com" {
 		t.Fatalf("client.deleted object = %v", del)
+	}
+}
+
+func TestWorkerRunsWithTheAppLifecycle(t *testing.T) {
+	// The app as `crm serve` builds it (less the HTTP listener): the worker
+	// starts with the app and stops with it; an app that is never started
+	// (the CLI commands, apptest) never delivers.
+	cfg := apptest.TestConfig(t)
+	fast(&cfg)
+	var (
+		server *httpx.Server
+		accts  *accounts.Service
+	)
+	app := fx.New(fx.Supply(cfg, boot.Version("test")), boot.Module, identitytest.Base(), webhooks.Module,
+		fx.Populate(&server, &accts), fx.NopLogger)
+	if err := app.Err(); err != nil {
+		t.Fatal(err)
+	}
+	a := &apptest.App{T: t, Config: cfg, Server: server}
+	_, _, err := accts.CreateWithOwner(context.Background(), "Acme", "owner@lifecycle.example.com", identitytest.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct {
+		Token string `json:"token"`
+	}
+	apptest.Expect(t, a.Post("", "/api/auth/login/", map[string]string{"email": "owner@lifecycle.example.com", "password": identitytest.Password}), http.StatusOK).JSON(t, &login)
+	r := newReceiver(t)
+	out := apptest.Expect(t, a.Post(login.Token, "/api/webhook-endpoints/", map[string]any{"url": r.URL, "event_types": []string{"employee.created"}}), http.StatusCreated).Map(t)
+	r.setSecret(out["secret"].(string))
+	newEmployee := func(n int) {
+		apptest.Expect(t, a.Post(login.Token, "/api/employees/", map[string]any{"name": "E", "email": fmt.Sprintf("e%d@lifecycle.example.com", n), "password": identitytest.Password}), http.StatusCreated)
+	}
+
+	newEmployee(1)
+	time.Sleep(150 * time.Millisecond)
+	if n := len(r.events()); n != 0 {
+		t.Fatalf("delivered %d events before the app started", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := app.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the event once started", func() bool { return len(r.events()) == 1 })
+	if err := app.Stop(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

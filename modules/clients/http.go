@@ -38,17 +38,17 @@ type idInput struct {
 }
 
 type createInput struct {
-	Body Input
+	Body ClientInput
 }
 
 type updateInput struct {
 	ID   int64 `path:"id" doc:"Client id"`
-	Body Input
+	Body ClientInput
 }
 
 type clientOutput struct{ Body *Client }
 
-type statisticsOutput struct{ Body *Statistics }
+type statisticsOutput struct{ Body *ClientStatistics }
 
 type noContent struct{}
 

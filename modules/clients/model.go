@@ -57,8 +57,8 @@ func deref[T any](p *T) any {
 	return *p
 }
 
-// Statistics counts the clients by status, in the seed's shape.
-type Statistics struct {
+// ClientStatistics counts the clients by status, in the seed's shape.
+type ClientStatistics struct {
 	Total      int `json:"total"`
 	Active     int `json:"active"`
 	Inactive   int `json:"inactive"`

@@ -91,7 +91,7 @@ func (s *Service) List(ctx context.Context, f Filter, mine bool, p *httpx.ListPa
 }
 
 // Statistics counts by status the clients the caller can read that match f.
-func (s *Service) Statistics(ctx context.Context, f Filter) (*Statistics, error) {
+func (s *Service) Statistics(ctx context.Context, f Filter) (*ClientStatistics, error) {
 	q, err := s.query(ctx, f, false)
 	if err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func (s *Service) Statistics(ctx context.Context, f Filter) (*Statistics, error)
 	if err := q.ColumnExpr("c.status AS status, count(*) AS n").GroupExpr("c.status").Scan(ctx, &rows); err != nil {
 		return nil, err
 	}
-	st := &Statistics{}
+	st := &ClientStatistics{}
 	for _, r := range rows {
 		st.Total += r.N
 		switch r.Status {
@@ -129,10 +129,10 @@ func (s *Service) Get(ctx context.Context, id int64) (*Client, error) {
 
 // ---------------------------------------------------------------- writes
 
-// Input is a client's writable fields as a request sends them: absent, null
-// or a value. Read-only fields (id, account, created_at, updated_at) are not
-// here, so a body that sends them changes nothing.
-type Input struct {
+// ClientInput is a client's writable fields as a request sends them:
+// absent, null or a value. Read-only fields (id, account, created_at,
+// updated_at) are not here, so a body that sends them changes nothing.
+type ClientInput struct {
 	FirstName httpx.Nullable[string] `json:"first_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
 	LastName  httpx.Nullable[string] `json:"last_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
 	Email     httpx.Nullable[string] `json:"email,omitempty" doc:"Required on POST and PUT; unique in the account whatever its case; stored in lower case; at most 254 characters."`
@@ -149,7 +149,7 @@ type Input struct {
 // apply validates in and writes it over c. full (POST, PUT) requires the
 // required fields; otherwise (PATCH) an absent field keeps its value. Every
 // failing field is reported at once.
-func apply(ctx context.Context, idb bun.IDB, c *Client, in Input, full bool) error {
+func apply(ctx context.Context, idb bun.IDB, c *Client, in ClientInput, full bool) error {
 	var v errs.Validation
 	present := func(field string, set, null, nullable bool) bool {
 		switch {
@@ -285,7 +285,7 @@ func changes(old, new map[string]any) map[string]journal.Change {
 }
 
 // Create adds a client to the caller's account.
-func (s *Service) Create(ctx context.Context, in Input) (*Client, error) {
+func (s *Service) Create(ctx context.Context, in ClientInput) (*Client, error) {
 	accountID, err := tenant.Account(ctx)
 	if err != nil {
 		return nil, err
@@ -317,7 +317,7 @@ func (s *Service) Create(ctx context.Context, in Input) (*Client, error) {
 
 // Update changes a client the caller can read: replace (PUT) sets every
 // field from in as a create would; otherwise (PATCH) only the fields sent.
-func (s *Service) Update(ctx context.Context, id int64, in Input, replace bool) (*Client, error) {
+func (s *Service) Update(ctx context.Context, id int64, in ClientInput, replace bool) (*Client, error) {
 	var out *Client
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		old, err := s.load(ctx, tx, id, true)

@@ -59,12 +59,16 @@ func Modules() fx.Option {
 const usage = `crm: the CRM API
 
 Commands:
-  crm serve                 run the API (migrates the database first)
+  crm serve [--demo]        run the API (migrates the database first; --demo: on an
+                            empty database, seed the demo account and print its logins)
   crm migrate [--unlock]    apply pending migrations (--unlock: clear a stale lock)
   crm accounts create --name NAME --email EMAIL [--password PW]
                             create an account and its super_admin
                             (the password is read from standard input when absent)
   crm policy check [DIR]    validate policy files (the embedded ones without DIR)
+  crm seed demo [--password PW]
+                            create the demo account (employees, clients, packages,
+                            payments, instalments) and print its logins
   crm openapi [--yaml]      print the OpenAPI document (for Postman, Insomnia, linters)
   crm seed bench [--clients N] [--payments-per-client P] [--employees E] [--seed S]
                             load the benchmark dataset (docs/benchmarks.md)
@@ -106,7 +110,10 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 		if len(args) >= 2 && args[1] == "bench" {
 			return seedBench(args[2:], stdout)
 		}
-		return errors.New(seedBenchUsage)
+		if len(args) >= 2 && args[1] == "demo" {
+			return seedDemoCommand(args[2:], stdout)
+		}
+		return errors.New(seedBenchUsage + "\n" + seedDemoUsage)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, appVersion())
 		return nil
@@ -133,12 +140,16 @@ func newApp(cfg config.Config, extra ...fx.Option) *fx.App {
 
 func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	demo := fs.Bool("demo", false, "on an empty database, seed the demo account and print its logins")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig()
 	if err != nil {
 		return err
+	}
+	if *demo {
+		return serveDemo(cfg, os.Stdout)
 	}
 	app := newApp(cfg, boot.Serve)
 	if err := app.Err(); err != nil {

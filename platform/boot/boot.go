@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"crm/migrations"
 	"crm/platform/apidocs"
 	"crm/platform/auth"
 	"crm/platform/authz"
@@ -41,6 +42,8 @@ var Module = fx.Module("platform",
 		NewServer,
 		journal.New,
 	),
+	// The platform's own tables (idempotency keys).
+	AsMigrations("platform", migrations.For("platform")),
 	metrics.Module,
 	apidocs.Module,
 )

@@ -164,3 +164,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseCurrency(t *testing.T) {
+	for in, want := range map[string]string{"USD": "USD", "eur": "EUR", " gbp ": "GBP", "JPY": "JPY"} {
+		if got, ok := money.ParseCurrency(in); !ok || got != want {
+			t.Errorf("ParseCurrency(%q) = %q, %v", in, got, ok)
+		}
+	}
+	for _, in := range []string{"", "US", "USDX", "ABC", "XXX", "XTS", "U$D", "123"} {
+		if got, ok := money.ParseCurrency(in); ok {
+			t.Errorf("ParseCurrency(%q) = %q accepted", in, got)
+		}
+	}
+}

@@ -1,0 +1,232 @@
+package billing
+
+import (
+	"context"
+	"net/http"
+
+	"crm/platform/db"
+	"crm/platform/errs"
+	"crm/platform/httpx"
+	"crm/platform/journal"
+	"crm/platform/money"
+	"crm/platform/tenant"
+
+	"github.com/uptrace/bun"
+)
+
+// InstalmentInput is an instalment's writable fields as a request sends
+// them: absent, null or a value.
+type InstalmentInput struct {
+	Client           httpx.Nullable[int64]        `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read."`
+	ClientPackage    httpx.Nullable[int64]        `json:"client_package,omitempty" doc:"A client package of the same client, or null (the default)."`
+	Amount           httpx.Nullable[money.Amount] `json:"amount,omitempty" doc:"Required on POST and PUT."`
+	Currency         httpx.Nullable[string]       `json:"currency,omitempty" doc:"Required on POST and PUT: an ISO 4217 code (any case; stored in upper case)."`
+	ScheduleDate     httpx.Nullable[httpx.Date]   `json:"schedule_date,omitempty" doc:"Required on POST and PUT (YYYY-MM-DD)."`
+	Status           httpx.Nullable[string]       `json:"status,omitempty" doc:"open (the default), paid, failed or closed."`
+	InstalmentNumber httpx.Nullable[int]          `json:"instalment_number,omitempty" doc:"Required on POST and PUT: 1 to 10000, unique within the client package."`
+}
+
+// InstalmentFilter holds the list filters.
+type InstalmentFilter struct {
+	Client        int64
+	ClientPackage int64
+	Status        string
+}
+
+var instalmentOrdering = httpx.Ordering{
+	Fields: map[string]string{
+		"id": "ins.id", "client": "ins.client_id", "client_package": "ins.client_package_id", "amount": "ins.amount_cents",
+		"currency": "ins.currency", "schedule_date": "ins.schedule_date", "status": "ins.status",
+		"instalment_number": "ins.instalment_number", "created_at": "ins.created_at", "updated_at": "ins.updated_at",
+	},
+	Default:  "schedule_date",
+	TieBreak: "ins.id",
+}
+
+// apply validates in and writes it over i; old is the row before (nil on
+// create). References are checked when they change.
+func (s *Service) applyInstalment(ctx context.Context, idb bun.IDB, i, old *Instalment, in InstalmentInput, full bool) error {
+	var v errs.Validation
+	if id, ok := need(&v, "client", in.Client, full); ok {
+		i.ClientID = id
+	}
+	if in.ClientPackage.Set {
+		i.ClientPackageID = in.ClientPackage.Ptr()
+	}
+	if a, ok := need(&v, "amount", in.Amount, full); ok {
+		i.Amount = a
+	}
+	if c, ok := need(&v, "currency", in.Currency, full); ok {
+		i.Currency = currency(&v, "currency", c)
+	}
+	if d, ok := need(&v, "schedule_date", in.ScheduleDate, full); ok {
+		i.ScheduleDate = d
+	}
+	if st, ok := need(&v, "status", in.Status, false); ok {
+		i.Status = choice(&v, "status", st, InstalmentStatuses)
+	}
+	if n, ok := need(&v, "instalment_number", in.InstalmentNumber, full); ok {
+		if n < 1 || n > 10000 {
+			v.Add("instalment_number", "Ensure this value is between 1 and 10000.")
+		}
+		i.InstalmentNumber = n
+	}
+	clientChanged := old == nil || i.ClientID != old.ClientID
+	if clientChanged {
+		if err := s.checkClient(ctx, idb, &v, "client", i.ClientID); err != nil {
+			return err
+		}
+	}
+	if i.ClientPackageID != nil && !v.Has("client") && !v.Has("client_package") &&
+		(clientChanged || old.ClientPackageID == nil || *old.ClientPackageID != *i.ClientPackageID) {
+		owner, err := s.packages.ClientOf(ctx, idb, *i.ClientPackageID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case owner == 0:
+			v.Add("client_package", msgNoSuchRef(*i.ClientPackageID))
+		case owner != i.ClientID:
+			v.Add("client_package", "This client package is not one of the client's.")
+		}
+	}
+	return v.Err()
+}
+
+func errNumberTaken() *errs.Error {
+	const msg = "This client package already has an instalment with this number."
+	return &errs.Error{Status: http.StatusConflict, Detail: msg, Fields: map[string][]string{"instalment_number": {msg}}}
+}
+
+// checkNumber refuses an instalment number another instalment of the client
+// package already has.
+func checkNumber(ctx context.Context, idb bun.IDB, i *Instalment) error {
+	if i.ClientPackageID == nil {
+		return nil
+	}
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Instalment)(nil)).
+		Where("ins.client_package_id = ?", *i.ClientPackageID).Where("ins.instalment_number = ?", i.InstalmentNumber).Where("ins.id <> ?", i.ID))
+	if err != nil {
+		return err
+	}
+	if taken, err := q.Exists(ctx); err != nil {
+		return err
+	} else if taken {
+		return errNumberTaken()
+	}
+	return nil
+}
+
+// ListInstalments returns a page of the instalments the caller can read
+// that match f.
+func (s *Service) ListInstalments(ctx context.Context, f InstalmentFilter, p *httpx.ListParams) (*httpx.PageOutput[Instalment], error) {
+	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Instalment)(nil)))
+	if err != nil {
+		return nil, err
+	}
+	if f.Client != 0 {
+		q = q.Where("ins.client_id = ?", f.Client)
+	}
+	if f.ClientPackage != 0 {
+		q = q.Where("ins.client_package_id = ?", f.ClientPackage)
+	}
+	if f.Status != "" {
+		q = q.Where("ins.status = ?", f.Status)
+	}
+	return httpx.List[Instalment](ctx, q, p, instalmentOrdering)
+}
+
+// GetInstalment returns one instalment the caller can read.
+func (s *Service) GetInstalment(ctx context.Context, id int64) (*Instalment, error) {
+	i := new(Instalment)
+	if err := s.load(ctx, db.Use(ctx, s.db), i, id, false); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// CreateInstalment schedules an instalment of a client.
+func (s *Service) CreateInstalment(ctx context.Context, in InstalmentInput) (*Instalment, error) {
+	accountID, err := tenant.Account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	i := &Instalment{AccountID: accountID, Status: "open"}
+	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		if err := s.applyInstalment(ctx, tx, i, nil, in, true); err != nil {
+			return err
+		}
+		if err := checkNumber(ctx, tx, i); err != nil {
+			return err
+		}
+		i.CreatedAt = now()
+		i.UpdatedAt = i.CreatedAt
+		if _, err := tx.NewInsert().Model(i).Returning("id").Exec(ctx); err != nil {
+			return writeError(err, errNumberTaken())
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "instalment", ObjectID: i.ID,
+			Changes: changes(nil, i.fields()), Object: i})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// UpdateInstalment changes an instalment the caller can read: replace (PUT)
+// sets every field as a create would; otherwise (PATCH) only the fields
+// sent. A change of status is journaled as a status_change.
+func (s *Service) UpdateInstalment(ctx context.Context, id int64, in InstalmentInput, replace bool) (*Instalment, error) {
+	var out *Instalment
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		old := new(Instalment)
+		if err := s.load(ctx, tx, old, id, true); err != nil {
+			return err
+		}
+		i := *old
+		if replace {
+			i = Instalment{ID: old.ID, AccountID: old.AccountID, Status: "open", CreatedAt: old.CreatedAt}
+		}
+		if err := s.applyInstalment(ctx, tx, &i, old, in, replace); err != nil {
+			return err
+		}
+		diff := changes(old.fields(), i.fields())
+		if len(diff) == 0 {
+			out = old
+			return nil
+		}
+		if err := checkNumber(ctx, tx, &i); err != nil {
+			return err
+		}
+		i.UpdatedAt = now()
+		if err := update(ctx, tx, &i, "client_id", "client_package_id", "amount_cents", "currency", "schedule_date",
+			"status", "instalment_number", "updated_at"); err != nil {
+			return writeError(err, errNumberTaken())
+		}
+		out = &i
+		action := "update"
+		if _, ok := diff["status"]; ok {
+			action = "status_change"
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: "instalment", ObjectID: i.ID, Changes: diff, Object: &i})
+	})
+	return out, err
+}
+
+// DeleteInstalment removes an instalment the caller can read.
+func (s *Service) DeleteInstalment(ctx context.Context, id int64) error {
+	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		i := new(Instalment)
+		if err := s.load(ctx, tx, i, id, true); err != nil {
+			return err
+		}
+		q, err := tenant.Scope(ctx, tx.NewDelete().Model((*Instalment)(nil)).Where("ins.id = ?", i.ID))
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return err
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "instalment", ObjectID: i.ID, Changes: changes(i.fields(), nil)})
+	})
+}

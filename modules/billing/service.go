@@ -1,0 +1,423 @@
+// Package billing is what clients pay: payments (financial records, never
+// deleted), instalments (the schedule of what is due) and the Stripe
+// customers that link a client to Stripe. Every row belongs to a client, and
+// is read by whoever may read that client.
+package billing
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"crm/platform/authz"
+	"crm/platform/db"
+	"crm/platform/errs"
+	"crm/platform/httpx"
+	"crm/platform/journal"
+	"crm/platform/money"
+	"crm/platform/tenant"
+
+	"github.com/uptrace/bun"
+)
+
+// ClientAccess is what billing needs of the clients module; cmd/crm binds
+// the clients service to it.
+type ClientAccess interface {
+	// Readable is a subquery of the ids of the clients the caller may read,
+	// or nil when the caller reads every client of the account.
+	Readable(ctx context.Context) (*bun.SelectQuery, error)
+	// Exists tells whether id is a client of the caller's account.
+	Exists(ctx context.Context, idb bun.IDB, id int64) (bool, error)
+}
+
+// ClientPackages is what billing needs of the catalog module; cmd/crm binds
+// the catalog service to it.
+type ClientPackages interface {
+	// ClientOf returns the client of a client package of the caller's
+	// account, or 0 when there is no such client package.
+	ClientOf(ctx context.Context, idb bun.IDB, id int64) (int64, error)
+}
+
+// Service holds the rules about payments, instalments and Stripe customers.
+type Service struct {
+	db       *bun.DB
+	clients  ClientAccess
+	packages ClientPackages
+	journal  *journal.Journal
+}
+
+// NewService builds the service.
+func NewService(d *bun.DB, c ClientAccess, p ClientPackages, j *journal.Journal) *Service {
+	return &Service{db: d, clients: c, packages: p, journal: j}
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// changes lists the fields whose value differs between two field maps.
+func changes(old, new map[string]any) map[string]journal.Change {
+	pairs := map[string][2]any{}
+	for k, v := range old {
+		pairs[k] = [2]any{v, nil}
+	}
+	for k, v := range new {
+		pairs[k] = [2]any{old[k], v}
+	}
+	return journal.Diff(pairs)
+}
+
+// visible scopes q, a query on a billing table, to the caller's account and
+// to the clients the route's scope lets the caller read: every client (All),
+// the clients the clients module says the caller reads (Assigned), none
+// otherwise (fail closed).
+func (s *Service) visible(ctx context.Context, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+	q, err := tenant.Scope(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	switch httpx.RouteScope(ctx) {
+	case authz.All:
+		return q, nil
+	case authz.Assigned:
+		sub, err := s.clients.Readable(ctx)
+		if err != nil || sub == nil {
+			return q, err
+		}
+		return q.Where("?TableAlias.client_id IN (?)", sub), nil
+	}
+	return q.Where("1 = 0"), nil
+}
+
+// clientUsable tells whether id is a client of the account that the route's
+// scope lets the caller use (read, for Assigned).
+func (s *Service) clientUsable(ctx context.Context, idb bun.IDB, id int64) (bool, error) {
+	ok, err := s.clients.Exists(ctx, idb, id)
+	if err != nil || !ok {
+		return false, err
+	}
+	switch httpx.RouteScope(ctx) {
+	case authz.All:
+		return true, nil
+	case authz.Assigned:
+		sub, err := s.clients.Readable(ctx)
+		if err != nil || sub == nil {
+			return err == nil, err
+		}
+		return idb.NewSelect().ColumnExpr("1").Where("? IN (?)", id, sub).Exists(ctx)
+	}
+	return false, nil
+}
+
+// checkClient adds a 400 on field when id is not a client the caller may use.
+func (s *Service) checkClient(ctx context.Context, idb bun.IDB, v *errs.Validation, field string, id int64) error {
+	if id == 0 || v.Has(field) {
+		return nil
+	}
+	ok, err := s.clientUsable(ctx, idb, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		v.Add(field, msgNoSuchRef(id))
+	}
+	return nil
+}
+
+// load reads one row of model (a pointer to a billing model) that the caller
+// can read, else 404; on PostgreSQL forUpdate locks it until the end of the
+// transaction.
+func (s *Service) load(ctx context.Context, idb bun.IDB, model any, id int64, forUpdate bool) error {
+	q, err := s.visible(ctx, idb.NewSelect().Model(model).Where("?TableAlias.id = ?", id))
+	if err != nil {
+		return err
+	}
+	if forUpdate && db.DialectOf(idb) == db.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if db.IsNoRows(err) {
+			return errs.NotFound()
+		}
+		return err
+	}
+	return nil
+}
+
+// update writes cols of model (already scoped by its primary key) in the
+// caller's account.
+func update(ctx context.Context, tx bun.Tx, model any, cols ...string) error {
+	q, err := tenant.Scope(ctx, tx.NewUpdate().Model(model).Column(cols...).WherePK())
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx)
+	return err
+}
+
+// writeError maps a constraint error that the checks before a write should
+// have prevented (a row deleted or written meanwhile by another request).
+func writeError(err error, unique *errs.Error) error {
+	switch db.Classify(err) {
+	case db.KindForeignKey:
+		return errs.Wrap(http.StatusBadRequest, "The client or the client package does not exist.", err)
+	case db.KindUnique:
+		if unique != nil {
+			return unique
+		}
+	}
+	return err
+}
+
+// ---------------------------------------------------------------- payments
+
+// PaymentInput is a payment's fields as a request sends them: absent, null
+// or a value. On PATCH only status may change.
+type PaymentInput struct {
+	Client                httpx.Nullable[int64]        `json:"client,omitempty" doc:"Required: a client of the account the caller may read."`
+	Amount                httpx.Nullable[money.Amount] `json:"amount,omitempty" doc:"Required."`
+	Currency              httpx.Nullable[string]       `json:"currency,omitempty" doc:"Required: an ISO 4217 code (any case; stored in upper case)."`
+	Status                httpx.Nullable[string]       `json:"status,omitempty" doc:"paid (the default), failed, refunded or disputed."`
+	PaymentDate           httpx.Nullable[httpx.Date]   `json:"payment_date,omitempty" doc:"YYYY-MM-DD; today (UTC) when absent."`
+	StripePaymentIntentID httpx.Nullable[string]       `json:"stripe_payment_intent_id,omitempty" doc:"Or null (the default); at most 255 characters without spaces; unique in the account."`
+}
+
+// PaymentFilter holds the list (and statistics) filters.
+type PaymentFilter struct {
+	Client   int64
+	Status   string
+	Currency string
+}
+
+var paymentOrdering = httpx.Ordering{
+	Fields: map[string]string{
+		"id": "pay.id", "client": "pay.client_id", "amount": "pay.amount_cents", "currency": "pay.currency",
+		"status": "pay.status", "payment_date": "pay.payment_date", "created_at": "pay.created_at", "updated_at": "pay.updated_at",
+	},
+	Default:  "-payment_date",
+	TieBreak: "pay.id",
+}
+
+// apply validates in and writes it over p; full (POST) requires the
+// required fields.
+func (in PaymentInput) apply(v *errs.Validation, p *Payment, full bool) {
+	if id, ok := need(v, "client", in.Client, full); ok {
+		p.ClientID = id
+	}
+	if a, ok := need(v, "amount", in.Amount, full); ok {
+		p.Amount = a
+	}
+	if c, ok := need(v, "currency", in.Currency, full); ok {
+		p.Currency = currency(v, "currency", c)
+	}
+	if st, ok := need(v, "status", in.Status, false); ok {
+		p.Status = choice(v, "status", st, PaymentStatuses)
+	}
+	if d, ok := need(v, "payment_date", in.PaymentDate, false); ok {
+		p.PaymentDate = d
+	}
+	if in.StripePaymentIntentID.Set {
+		p.StripePaymentIntentID = nil
+		if id := token(v, "stripe_payment_intent_id", in.StripePaymentIntentID.Value); id != "" {
+			p.StripePaymentIntentID = &id
+		}
+	}
+}
+
+func (f PaymentFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
+	if f.Client != 0 {
+		q = q.Where("pay.client_id = ?", f.Client)
+	}
+	if f.Status != "" {
+		q = q.Where("pay.status = ?", f.Status)
+	}
+	if f.Currency != "" {
+		c, ok := money.ParseCurrency(f.Currency)
+		if !ok {
+			return nil, errs.Invalid("currency", msgCurrency)
+		}
+		q = q.Where("pay.currency = ?", c)
+	}
+	return q, nil
+}
+
+func (s *Service) payments(ctx context.Context, f PaymentFilter) (*bun.SelectQuery, error) {
+	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Payment)(nil)))
+	if err != nil {
+		return nil, err
+	}
+	return f.apply(q)
+}
+
+// ListPayments returns a page of the payments the caller can read that
+// match f.
+func (s *Service) ListPayments(ctx context.Context, f PaymentFilter, p *httpx.ListParams) (*httpx.PageOutput[Payment], error) {
+	q, err := s.payments(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return httpx.List[Payment](ctx, q, p, paymentOrdering)
+}
+
+// PaymentStatistics counts and sums (exactly, in cents) the payments the
+// caller can read that match f, overall and per currency.
+func (s *Service) PaymentStatistics(ctx context.Context, f PaymentFilter) (*Statistics, error) {
+	q, err := s.payments(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Currency string       `bun:"currency"`
+		Status   string       `bun:"status"`
+		N        int          `bun:"n"`
+		Total    money.Amount `bun:"total"`
+	}
+	if err := q.ColumnExpr("pay.currency AS currency, pay.status AS status, count(*) AS n, COALESCE(SUM(pay.amount_cents), 0) AS total").
+		GroupExpr("pay.currency, pay.status").Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	st := &Statistics{TotalsByCurrency: []CurrencyTotals{}}
+	byCurrency := map[string]*CurrencyTotals{}
+	for _, r := range rows {
+		c := byCurrency[r.Currency]
+		if c == nil {
+			c = &CurrencyTotals{Currency: r.Currency}
+			byCurrency[r.Currency] = c
+		}
+		c.Count += r.N
+		c.TotalAmount += r.Total
+		st.TotalPayments += r.N
+		st.TotalAmount += r.Total
+		switch r.Status {
+		case "paid":
+			c.Paid += r.N
+			c.PaidAmount += r.Total
+			st.Paid += r.N
+		case "failed":
+			c.Failed += r.N
+			st.Failed += r.N
+		case "refunded":
+			c.Refunded += r.N
+			st.Refunded += r.N
+		case "disputed":
+			c.Disputed += r.N
+			st.Disputed += r.N
+		}
+	}
+	for _, c := range byCurrency {
+		st.TotalsByCurrency = append(st.TotalsByCurrency, *c)
+	}
+	sort.Slice(st.TotalsByCurrency, func(i, j int) bool { return st.TotalsByCurrency[i].Currency < st.TotalsByCurrency[j].Currency })
+	return st, nil
+}
+
+// GetPayment returns one payment the caller can read.
+func (s *Service) GetPayment(ctx context.Context, id int64) (*Payment, error) {
+	p := new(Payment)
+	if err := s.load(ctx, db.Use(ctx, s.db), p, id, false); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func errIntentTaken() *errs.Error {
+	const msg = "A payment with this stripe_payment_intent_id already exists."
+	return &errs.Error{Status: http.StatusConflict, Detail: msg, Fields: map[string][]string{"stripe_payment_intent_id": {msg}}}
+}
+
+// CreatePayment records a payment of a client.
+func (s *Service) CreatePayment(ctx context.Context, in PaymentInput) (*Payment, error) {
+	accountID, err := tenant.Account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Payment{AccountID: accountID, Status: "paid", PaymentDate: httpx.Today()}
+	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		var v errs.Validation
+		in.apply(&v, p, true)
+		if err := s.checkClient(ctx, tx, &v, "client", p.ClientID); err != nil {
+			return err
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if p.StripePaymentIntentID != nil {
+			q, err := tenant.Scope(ctx, tx.NewSelect().Model((*Payment)(nil)).Where("pay.stripe_payment_intent_id = ?", *p.StripePaymentIntentID))
+			if err != nil {
+				return err
+			}
+			if taken, err := q.Exists(ctx); err != nil {
+				return err
+			} else if taken {
+				return errIntentTaken()
+			}
+		}
+		p.CreatedAt = now()
+		p.UpdatedAt = p.CreatedAt
+		if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
+			return writeError(err, errIntentTaken())
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "payment", ObjectID: p.ID,
+			Changes: changes(nil, p.fields()), Object: p})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// UpdatePayment changes a payment's status. A payment is a financial
+// record: sending another value for any other field is 403 and changes
+// nothing (sending the current value back is fine).
+func (s *Service) UpdatePayment(ctx context.Context, id int64, in PaymentInput) (*Payment, error) {
+	var out *Payment
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		old := new(Payment)
+		if err := s.load(ctx, tx, old, id, true); err != nil {
+			return err
+		}
+		p := *old
+		var v errs.Validation
+		in.apply(&v, &p, false)
+		if err := v.Err(); err != nil {
+			return err
+		}
+		diff := changes(old.fields(), p.fields())
+		for f := range diff {
+			if f != "status" {
+				return errs.Forbidden("A payment is a financial record: only its status can change (" + f + " cannot).")
+			}
+		}
+		if len(diff) == 0 {
+			out = old
+			return nil
+		}
+		p.UpdatedAt = now()
+		if err := update(ctx, tx, &p, "status", "updated_at"); err != nil {
+			return err
+		}
+		out = &p
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "payment", ObjectID: p.ID, Changes: diff, Object: &p})
+	})
+	return out, err
+}
+
+// ---------------------------------------------------------------- validation
+
+const msgCurrency = "Enter an ISO 4217 currency code (e.g. USD)."
+
+func currency(v *errs.Validation, field, s string) string {
+	c, ok := money.ParseCurrency(s)
+	if !ok {
+		v.Add(field, msgCurrency)
+	}
+	return c
+}
+
+func choice(v *errs.Validation, field, s string, choices []string) string {
+	if !slices.Contains(choices, s) {
+		v.Add(field, `"`+s+`" is not a valid choice: `+strings.Join(choices, ", ")+".")
+	}
+	return s
+}

@@ -1,0 +1,191 @@
+package billing
+
+import (
+	"context"
+	"net/http"
+
+	"crm/platform/db"
+	"crm/platform/errs"
+	"crm/platform/httpx"
+	"crm/platform/journal"
+	"crm/platform/tenant"
+
+	"github.com/uptrace/bun"
+)
+
+// StripeCustomerInput is a Stripe customer's writable fields as a request
+// sends them: absent, null or a value.
+type StripeCustomerInput struct {
+	Client           httpx.Nullable[int64]  `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read."`
+	StripeCustomerID httpx.Nullable[string] `json:"stripe_customer_id,omitempty" doc:"Required on POST and PUT: at most 255 characters without spaces, unique in the account."`
+	Email            httpx.Nullable[string] `json:"email,omitempty" doc:"An email address, or empty (the default); stored in lower case."`
+	Status           httpx.Nullable[string] `json:"status,omitempty" doc:"active (the default) or inactive."`
+}
+
+// StripeCustomerFilter holds the list filters.
+type StripeCustomerFilter struct {
+	Client int64
+	Status string
+}
+
+var stripeCustomerOrdering = httpx.Ordering{
+	Fields: map[string]string{
+		"id": "sc.id", "client": "sc.client_id", "stripe_customer_id": "sc.stripe_customer_id", "email": "sc.email",
+		"status": "sc.status", "created_at": "sc.created_at", "updated_at": "sc.updated_at",
+	},
+	Default:  "-created_at",
+	TieBreak: "sc.id",
+}
+
+func (s *Service) applyStripeCustomer(ctx context.Context, idb bun.IDB, c, old *StripeCustomer, in StripeCustomerInput, full bool) error {
+	var v errs.Validation
+	if id, ok := need(&v, "client", in.Client, full); ok {
+		c.ClientID = id
+	}
+	if id, ok := need(&v, "stripe_customer_id", in.StripeCustomerID, full); ok {
+		if c.StripeCustomerID = token(&v, "stripe_customer_id", id); c.StripeCustomerID == "" {
+			v.Add("stripe_customer_id", msgBlank)
+		}
+	}
+	if in.Email.Set {
+		c.Email = email(&v, "email", in.Email.Value)
+	}
+	if st, ok := need(&v, "status", in.Status, false); ok {
+		c.Status = choice(&v, "status", st, StripeCustomerStatuses)
+	}
+	if old == nil || c.ClientID != old.ClientID {
+		if err := s.checkClient(ctx, idb, &v, "client", c.ClientID); err != nil {
+			return err
+		}
+	}
+	return v.Err()
+}
+
+func errCustomerTaken() *errs.Error {
+	const msg = "A Stripe customer with this stripe_customer_id already exists."
+	return &errs.Error{Status: http.StatusConflict, Detail: msg, Fields: map[string][]string{"stripe_customer_id": {msg}}}
+}
+
+// checkCustomerID refuses a stripe_customer_id another row of the account
+// already has.
+func checkCustomerID(ctx context.Context, idb bun.IDB, c *StripeCustomer) error {
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*StripeCustomer)(nil)).
+		Where("sc.stripe_customer_id = ?", c.StripeCustomerID).Where("sc.id <> ?", c.ID))
+	if err != nil {
+		return err
+	}
+	if taken, err := q.Exists(ctx); err != nil {
+		return err
+	} else if taken {
+		return errCustomerTaken()
+	}
+	return nil
+}
+
+// ListStripeCustomers returns a page of the Stripe customers the caller can
+// read that match f.
+func (s *Service) ListStripeCustomers(ctx context.Context, f StripeCustomerFilter, p *httpx.ListParams) (*httpx.PageOutput[StripeCustomer], error) {
+	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*StripeCustomer)(nil)))
+	if err != nil {
+		return nil, err
+	}
+	if f.Client != 0 {
+		q = q.Where("sc.client_id = ?", f.Client)
+	}
+	if f.Status != "" {
+		q = q.Where("sc.status = ?", f.Status)
+	}
+	return httpx.List[StripeCustomer](ctx, q, p, stripeCustomerOrdering)
+}
+
+// GetStripeCustomer returns one Stripe customer the caller can read.
+func (s *Service) GetStripeCustomer(ctx context.Context, id int64) (*StripeCustomer, error) {
+	c := new(StripeCustomer)
+	if err := s.load(ctx, db.Use(ctx, s.db), c, id, false); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// CreateStripeCustomer links a client to a Stripe customer.
+func (s *Service) CreateStripeCustomer(ctx context.Context, in StripeCustomerInput) (*StripeCustomer, error) {
+	accountID, err := tenant.Account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &StripeCustomer{AccountID: accountID, Status: "active"}
+	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		if err := s.applyStripeCustomer(ctx, tx, c, nil, in, true); err != nil {
+			return err
+		}
+		if err := checkCustomerID(ctx, tx, c); err != nil {
+			return err
+		}
+		c.CreatedAt = now()
+		c.UpdatedAt = c.CreatedAt
+		if _, err := tx.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
+			return writeError(err, errCustomerTaken())
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "stripe_customer", ObjectID: c.ID,
+			Changes: changes(nil, c.fields()), Object: c})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// UpdateStripeCustomer changes a Stripe customer the caller can read:
+// replace (PUT) sets every field as a create would; otherwise (PATCH) only
+// the fields sent.
+func (s *Service) UpdateStripeCustomer(ctx context.Context, id int64, in StripeCustomerInput, replace bool) (*StripeCustomer, error) {
+	var out *StripeCustomer
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		old := new(StripeCustomer)
+		if err := s.load(ctx, tx, old, id, true); err != nil {
+			return err
+		}
+		c := *old
+		if replace {
+			c = StripeCustomer{ID: old.ID, AccountID: old.AccountID, Status: "active", CreatedAt: old.CreatedAt}
+		}
+		if err := s.applyStripeCustomer(ctx, tx, &c, old, in, replace); err != nil {
+			return err
+		}
+		diff := changes(old.fields(), c.fields())
+		if len(diff) == 0 {
+			out = old
+			return nil
+		}
+		if _, ok := diff["stripe_customer_id"]; ok {
+			if err := checkCustomerID(ctx, tx, &c); err != nil {
+				return err
+			}
+		}
+		c.UpdatedAt = now()
+		if err := update(ctx, tx, &c, "client_id", "stripe_customer_id", "email", "status", "updated_at"); err != nil {
+			return writeError(err, errCustomerTaken())
+		}
+		out = &c
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "stripe_customer", ObjectID: c.ID, Changes: diff, Object: &c})
+	})
+	return out, err
+}
+
+// DeleteStripeCustomer removes a Stripe customer the caller can read.
+func (s *Service) DeleteStripeCustomer(ctx context.Context, id int64) error {
+	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		c := new(StripeCustomer)
+		if err := s.load(ctx, tx, c, id, true); err != nil {
+			return err
+		}
+		q, err := tenant.Scope(ctx, tx.NewDelete().Model((*StripeCustomer)(nil)).Where("sc.id = ?", c.ID))
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return err
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "stripe_customer", ObjectID: c.ID, Changes: changes(c.fields(), nil)})
+	})
+}

@@ -1,0 +1,76 @@
+package billing
+
+import (
+	"net/mail"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"crm/platform/errs"
+	"crm/platform/httpx"
+)
+
+const (
+	msgRequired = "This field is required."
+	msgNull     = "This field may not be null."
+	msgBlank    = "This field may not be blank."
+	maxToken    = 255
+	maxEmail    = 254
+)
+
+// msgNoSuchRef is DRF's message for a reference that does not exist (or is
+// another account's, or a client the caller may not read: the same words).
+func msgNoSuchRef(id int64) string {
+	return `Invalid pk "` + strconv.FormatInt(id, 10) + `" - object does not exist.`
+}
+
+// need returns a field's value when it is to be written: absent is "required"
+// on a full write (POST, PUT) and skipped otherwise (PATCH); null is refused.
+func need[T any](v *errs.Validation, field string, n httpx.Nullable[T], full bool) (T, bool) {
+	var zero T
+	switch {
+	case !n.Set:
+		if full {
+			v.Add(field, msgRequired)
+		}
+		return zero, false
+	case n.Null:
+		v.Add(field, msgNull)
+		return zero, false
+	}
+	return n.Value, true
+}
+
+// token checks an identifier from another system (a Stripe id): trimmed, at
+// most 255 printable ASCII characters without spaces. Empty stays empty.
+func token(v *errs.Validation, field, s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > maxToken {
+		v.Add(field, "Ensure this field has no more than 255 characters.")
+		return s
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			v.Add(field, "Use printable ASCII characters without spaces.")
+			return s
+		}
+	}
+	return s
+}
+
+// email trims and lower-cases an address and checks its syntax; empty stays
+// empty.
+func email(v *errs.Validation, field, s string) string {
+	e := strings.ToLower(strings.TrimSpace(s))
+	switch {
+	case e == "":
+	case utf8.RuneCountInString(e) > maxEmail:
+		v.Add(field, "Ensure this field has no more than 254 characters.")
+	default:
+		a, err := mail.ParseAddress(e)
+		if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+			v.Add(field, "Enter a valid email address.")
+		}
+	}
+	return e
+}

@@ -1,0 +1,517 @@
+// Package catalog is what an account sells: its packages, and the client
+// packages that sell one to a client (price, schedule, dates). Packages are
+// read by everybody in the account; a client package is read by whoever may
+// read its client.
+package catalog
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"time"
+
+	"crm/platform/authz"
+	"crm/platform/db"
+	"crm/platform/errs"
+	"crm/platform/httpx"
+	"crm/platform/journal"
+	"crm/platform/money"
+	"crm/platform/tenant"
+
+	"github.com/uptrace/bun"
+)
+
+// ClientAccess is what catalog needs of the clients module; cmd/crm binds
+// the clients service to it.
+type ClientAccess interface {
+	// Readable is a subquery of the ids of the clients the caller may read,
+	// or nil when the caller reads every client of the account.
+	Readable(ctx context.Context) (*bun.SelectQuery, error)
+	// Exists tells whether id is a client of the caller's account.
+	Exists(ctx context.Context, idb bun.IDB, id int64) (bool, error)
+}
+
+// Service holds the rules about packages and client packages.
+type Service struct {
+	db      *bun.DB
+	clients ClientAccess
+	journal *journal.Journal
+}
+
+// NewService builds the service.
+func NewService(d *bun.DB, c ClientAccess, j *journal.Journal) *Service {
+	return &Service{db: d, clients: c, journal: j}
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// changes lists the fields whose value differs between two field maps.
+func changes(old, new map[string]any) map[string]journal.Change {
+	pairs := map[string][2]any{}
+	for k, v := range old {
+		pairs[k] = [2]any{v, nil}
+	}
+	for k, v := range new {
+		pairs[k] = [2]any{old[k], v}
+	}
+	return journal.Diff(pairs)
+}
+
+// ---------------------------------------------------------------- packages
+
+// PackageInput is a package's writable fields as a request sends them.
+type PackageInput struct {
+	PackageName httpx.Nullable[string] `json:"package_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
+	Description httpx.Nullable[string] `json:"description,omitempty" doc:"At most 10,000 characters; null is the same as empty."`
+}
+
+func (in PackageInput) apply(p *Package, full bool) error {
+	var v errs.Validation
+	if name, ok := need(&v, "package_name", in.PackageName, full); ok {
+		p.PackageName = text(&v, "package_name", name, 1, maxName, false)
+	}
+	if in.Description.Set {
+		p.Description = text(&v, "description", in.Description.Value, 0, maxDescription, true)
+	}
+	return v.Err()
+}
+
+var packageOrdering = httpx.Ordering{
+	Fields:   map[string]string{"id": "pkg.id", "package_name": "pkg.package_name", "created_at": "pkg.created_at", "updated_at": "pkg.updated_at"},
+	Default:  "package_name",
+	TieBreak: "pkg.id",
+}
+
+// ListPackages returns a page of the account's packages; search matches a
+// substring of the name, whatever its case.
+func (s *Service) ListPackages(ctx context.Context, search string, p *httpx.ListParams) (*httpx.PageOutput[Package], error) {
+	q, err := tenant.Scope(ctx, db.Use(ctx, s.db).NewSelect().Model((*Package)(nil)))
+	if err != nil {
+		return nil, err
+	}
+	if search != "" {
+		q = q.Where(`lower(pkg.package_name) LIKE ? ESCAPE '\'`, httpx.LikePattern(search))
+	}
+	return httpx.List[Package](ctx, q, p, packageOrdering)
+}
+
+// loadPackage returns a package of the caller's account, else a 404.
+func loadPackage(ctx context.Context, idb bun.IDB, id int64, forUpdate bool) (*Package, error) {
+	p := new(Package)
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model(p).Where("pkg.id = ?", id))
+	if err != nil {
+		return nil, err
+	}
+	if forUpdate && db.DialectOf(idb) == db.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if db.IsNoRows(err) {
+			return nil, errs.NotFound()
+		}
+		return nil, err
+	}
+	return p, nil
+}
+
+// GetPackage returns one package of the account.
+func (s *Service) GetPackage(ctx context.Context, id int64) (*Package, error) {
+	return loadPackage(ctx, db.Use(ctx, s.db), id, false)
+}
+
+// CreatePackage adds a package to the caller's account.
+func (s *Service) CreatePackage(ctx context.Context, in PackageInput) (*Package, error) {
+	accountID, err := tenant.Account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &Package{AccountID: accountID}
+	if err := in.apply(p, true); err != nil {
+		return nil, err
+	}
+	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		p.CreatedAt = now()
+		p.UpdatedAt = p.CreatedAt
+		if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
+			return err
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "package", ObjectID: p.ID,
+			Changes: changes(nil, p.fields()), Object: p})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// UpdatePackage changes a package: replace (PUT) sets every field as a
+// create would; otherwise (PATCH) only the fields sent.
+func (s *Service) UpdatePackage(ctx context.Context, id int64, in PackageInput, replace bool) (*Package, error) {
+	var out *Package
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		old, err := loadPackage(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		p := *old
+		if replace {
+			p.Description = ""
+		}
+		if err := in.apply(&p, replace); err != nil {
+			return err
+		}
+		diff := changes(old.fields(), p.fields())
+		if len(diff) == 0 {
+			out = old
+			return nil
+		}
+		p.UpdatedAt = now()
+		q, err := tenant.Scope(ctx, tx.NewUpdate().Model(&p).Column("package_name", "description", "updated_at").WherePK())
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return err
+		}
+		out = &p
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "package", ObjectID: p.ID, Changes: diff, Object: &p})
+	})
+	return out, err
+}
+
+func errPackageInUse(cause error) error {
+	return errs.Wrap(http.StatusConflict, "This package is used by client packages: delete or move them first.", cause)
+}
+
+// DeletePackage removes a package that no client package uses (409 while
+// one does, and nothing is deleted).
+func (s *Service) DeletePackage(ctx context.Context, id int64) error {
+	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		p, err := loadPackage(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		used, err := tenant.Scope(ctx, tx.NewSelect().Model((*ClientPackage)(nil)).Where("cp.package_id = ?", p.ID))
+		if err != nil {
+			return err
+		}
+		if inUse, err := used.Exists(ctx); err != nil {
+			return err
+		} else if inUse {
+			return errPackageInUse(nil)
+		}
+		q, err := tenant.Scope(ctx, tx.NewDelete().Model((*Package)(nil)).Where("pkg.id = ?", p.ID))
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			if db.Classify(err) == db.KindForeignKey {
+				return errPackageInUse(err)
+			}
+			return err
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "package", ObjectID: p.ID,
+			Changes: changes(p.fields(), nil)})
+	})
+}
+
+// ---------------------------------------------------------------- client packages
+
+// visible scopes q, a query on client packages, to the caller's account and
+// to the clients the route's scope lets the caller read: every client (All),
+// the clients the clients module says the caller reads (Assigned), none
+// otherwise (fail closed).
+func (s *Service) visible(ctx context.Context, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+	q, err := tenant.Scope(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	switch httpx.RouteScope(ctx) {
+	case authz.All:
+		return q, nil
+	case authz.Assigned:
+		sub, err := s.clients.Readable(ctx)
+		if err != nil || sub == nil {
+			return q, err
+		}
+		return q.Where("?TableAlias.client_id IN (?)", sub), nil
+	}
+	return q.Where("1 = 0"), nil
+}
+
+// clientUsable tells whether id is a client of the account that the route's
+// scope lets the caller use (read, for Assigned).
+func (s *Service) clientUsable(ctx context.Context, idb bun.IDB, id int64) (bool, error) {
+	ok, err := s.clients.Exists(ctx, idb, id)
+	if err != nil || !ok {
+		return false, err
+	}
+	switch httpx.RouteScope(ctx) {
+	case authz.All:
+		return true, nil
+	case authz.Assigned:
+		sub, err := s.clients.Readable(ctx)
+		if err != nil || sub == nil {
+			return err == nil, err
+		}
+		return idb.NewSelect().ColumnExpr("1").Where("? IN (?)", id, sub).Exists(ctx)
+	}
+	return false, nil
+}
+
+// ClientPackageInput is a client package's writable fields as a request
+// sends them: absent, null or a value.
+type ClientPackageInput struct {
+	Client               httpx.Nullable[int64]        `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read. It cannot change afterwards."`
+	Package              httpx.Nullable[int64]        `json:"package,omitempty" doc:"Required on POST and PUT: a package of the account."`
+	CustomPrice          httpx.Nullable[money.Amount] `json:"custom_price,omitempty" doc:"Required on POST and PUT."`
+	MonthlyPaymentAmount httpx.Nullable[money.Amount] `json:"monthly_payment_amount,omitempty" doc:"Or null (the default)."`
+	PaymentSchedule      httpx.Nullable[string]       `json:"payment_schedule,omitempty" doc:"Required on POST and PUT: PIF, Monthly, Quarterly or Yearly."`
+	StartDate            httpx.Nullable[httpx.Date]   `json:"start_date,omitempty" doc:"Required on POST and PUT (YYYY-MM-DD)."`
+	EndDate              httpx.Nullable[httpx.Date]   `json:"end_date,omitempty" doc:"YYYY-MM-DD, not before start_date, or null (the default)."`
+	Status               httpx.Nullable[string]       `json:"status,omitempty" doc:"active (the default) or inactive."`
+}
+
+// ClientPackageFilter holds the list filters (zero values filter nothing).
+type ClientPackageFilter struct {
+	Client          int64
+	Package         int64
+	Status          string
+	PaymentSchedule string
+}
+
+var clientPackageOrdering = httpx.Ordering{
+	Fields: map[string]string{
+		"id": "cp.id", "client": "cp.client_id", "package": "cp.package_id", "custom_price": "cp.custom_price_cents",
+		"monthly_payment_amount": "cp.monthly_payment_amount_cents", "payment_schedule": "cp.payment_schedule",
+		"start_date": "cp.start_date", "end_date": "cp.end_date", "status": "cp.status",
+		"created_at": "cp.created_at", "updated_at": "cp.updated_at",
+	},
+	Default:  "-created_at",
+	TieBreak: "cp.id",
+}
+
+// apply validates in and writes it over cp; old is the row before (nil on
+// create). full (POST, PUT) requires the required fields. References are
+// checked only when they change; every failing field is reported at once.
+func (s *Service) apply(ctx context.Context, idb bun.IDB, cp, old *ClientPackage, in ClientPackageInput, full bool) error {
+	var v errs.Validation
+	if id, ok := need(&v, "client", in.Client, full); ok {
+		cp.ClientID = id
+	}
+	if id, ok := need(&v, "package", in.Package, full); ok {
+		cp.PackageID = id
+	}
+	if a, ok := need(&v, "custom_price", in.CustomPrice, full); ok {
+		cp.CustomPrice = a
+	}
+	if in.MonthlyPaymentAmount.Set {
+		cp.MonthlyPaymentAmount = in.MonthlyPaymentAmount.Ptr()
+	}
+	if sch, ok := need(&v, "payment_schedule", in.PaymentSchedule, full); ok {
+		if slices.Contains(PaymentSchedules, sch) {
+			cp.PaymentSchedule = sch
+		} else {
+			v.Add("payment_schedule", msgChoice(sch, PaymentSchedules))
+		}
+	}
+	if d, ok := need(&v, "start_date", in.StartDate, full); ok {
+		cp.StartDate = d
+	}
+	if in.EndDate.Set {
+		cp.EndDate = in.EndDate.Ptr()
+	}
+	if st, ok := need(&v, "status", in.Status, false); ok {
+		if slices.Contains(ClientPackageStatuses, st) {
+			cp.Status = st
+		} else {
+			v.Add("status", msgChoice(st, ClientPackageStatuses))
+		}
+	}
+	if cp.EndDate != nil && !cp.StartDate.IsZero() && cp.EndDate.Before(cp.StartDate) {
+		v.Add("end_date", "Ensure the end date is not before the start date.")
+	}
+	if old != nil && cp.ClientID != old.ClientID && !v.Has("client") {
+		return errs.Forbidden("The client of a client package cannot be changed: create a new client package instead.")
+	}
+	if (old == nil || cp.ClientID != old.ClientID) && cp.ClientID != 0 && !v.Has("client") {
+		if ok, err := s.clientUsable(ctx, idb, cp.ClientID); err != nil {
+			return err
+		} else if !ok {
+			v.Add("client", msgNoSuchRef(cp.ClientID))
+		}
+	}
+	if (old == nil || cp.PackageID != old.PackageID) && cp.PackageID != 0 && !v.Has("package") {
+		q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Package)(nil)).Where("pkg.id = ?", cp.PackageID))
+		if err != nil {
+			return err
+		}
+		if ok, err := q.Exists(ctx); err != nil {
+			return err
+		} else if !ok {
+			v.Add("package", msgNoSuchRef(cp.PackageID))
+		}
+	}
+	return v.Err()
+}
+
+// ListClientPackages returns a page of the client packages the caller can
+// read that match f.
+func (s *Service) ListClientPackages(ctx context.Context, f ClientPackageFilter, p *httpx.ListParams) (*httpx.PageOutput[ClientPackage], error) {
+	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*ClientPackage)(nil)))
+	if err != nil {
+		return nil, err
+	}
+	if f.Client != 0 {
+		q = q.Where("cp.client_id = ?", f.Client)
+	}
+	if f.Package != 0 {
+		q = q.Where("cp.package_id = ?", f.Package)
+	}
+	if f.Status != "" {
+		q = q.Where("cp.status = ?", f.Status)
+	}
+	if f.PaymentSchedule != "" {
+		q = q.Where("cp.payment_schedule = ?", f.PaymentSchedule)
+	}
+	return httpx.List[ClientPackage](ctx, q, p, clientPackageOrdering)
+}
+
+// loadClientPackage returns a client package the caller can read, else 404.
+func (s *Service) loadClientPackage(ctx context.Context, idb bun.IDB, id int64, forUpdate bool) (*ClientPackage, error) {
+	cp := new(ClientPackage)
+	q, err := s.visible(ctx, idb.NewSelect().Model(cp).Where("cp.id = ?", id))
+	if err != nil {
+		return nil, err
+	}
+	if forUpdate && db.DialectOf(idb) == db.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		if db.IsNoRows(err) {
+			return nil, errs.NotFound()
+		}
+		return nil, err
+	}
+	return cp, nil
+}
+
+// GetClientPackage returns one client package the caller can read.
+func (s *Service) GetClientPackage(ctx context.Context, id int64) (*ClientPackage, error) {
+	return s.loadClientPackage(ctx, db.Use(ctx, s.db), id, false)
+}
+
+// writeError maps a constraint error the checks before a write should have
+// prevented (a client or package deleted meanwhile).
+func writeError(err error) error {
+	if db.Classify(err) == db.KindForeignKey {
+		return errs.Wrap(http.StatusBadRequest, "The client or the package does not exist.", err)
+	}
+	return err
+}
+
+// CreateClientPackage sells a package to a client.
+func (s *Service) CreateClientPackage(ctx context.Context, in ClientPackageInput) (*ClientPackage, error) {
+	accountID, err := tenant.Account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cp := &ClientPackage{AccountID: accountID, Status: "active"}
+	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		if err := s.apply(ctx, tx, cp, nil, in, true); err != nil {
+			return err
+		}
+		cp.CreatedAt = now()
+		cp.UpdatedAt = cp.CreatedAt
+		if _, err := tx.NewInsert().Model(cp).Returning("id").Exec(ctx); err != nil {
+			return writeError(err)
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "client_package", ObjectID: cp.ID,
+			Changes: changes(nil, cp.fields()), Object: cp})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cp, nil
+}
+
+// UpdateClientPackage changes a client package the caller can read: replace
+// (PUT) sets every field as a create would; otherwise (PATCH) only the
+// fields sent. The client cannot change (403).
+func (s *Service) UpdateClientPackage(ctx context.Context, id int64, in ClientPackageInput, replace bool) (*ClientPackage, error) {
+	var out *ClientPackage
+	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		old, err := s.loadClientPackage(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		cp := *old
+		if replace {
+			cp = ClientPackage{ID: old.ID, AccountID: old.AccountID, Status: "active", CreatedAt: old.CreatedAt}
+		}
+		if err := s.apply(ctx, tx, &cp, old, in, replace); err != nil {
+			return err
+		}
+		diff := changes(old.fields(), cp.fields())
+		if len(diff) == 0 {
+			out = old
+			return nil
+		}
+		cp.UpdatedAt = now()
+		q, err := tenant.Scope(ctx, tx.NewUpdate().Model(&cp).
+			Column("package_id", "custom_price_cents", "monthly_payment_amount_cents", "payment_schedule",
+				"start_date", "end_date", "status", "updated_at").
+			WherePK())
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return writeError(err)
+		}
+		out = &cp
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "client_package", ObjectID: cp.ID, Changes: diff, Object: &cp})
+	})
+	return out, err
+}
+
+// DeleteClientPackage removes a client package the caller can read; while
+// instalments refer to it, 409 and nothing is deleted.
+func (s *Service) DeleteClientPackage(ctx context.Context, id int64) error {
+	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		cp, err := s.loadClientPackage(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		q, err := tenant.Scope(ctx, tx.NewDelete().Model((*ClientPackage)(nil)).Where("cp.id = ?", cp.ID))
+		if err != nil {
+			return err
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			// The instalments are billing's: their foreign key answers.
+			if db.Classify(err) == db.KindForeignKey {
+				return errs.Wrap(http.StatusConflict, "Instalments refer to this client package: delete them first.", err)
+			}
+			return err
+		}
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "client_package", ObjectID: cp.ID,
+			Changes: changes(cp.fields(), nil)})
+	})
+}
+
+// ClientOf returns the client of a client package of the caller's account,
+// or 0 when the account has no such client package. Billing asks it
+// (instalments name a client package of their client); cmd/crm binds it.
+func (s *Service) ClientOf(ctx context.Context, idb bun.IDB, id int64) (int64, error) {
+	var clientID int64
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*ClientPackage)(nil)).Column("cp.client_id").Where("cp.id = ?", id))
+	if err != nil {
+		return 0, err
+	}
+	if err := q.Scan(ctx, &clientID); err != nil {
+		if db.IsNoRows(err) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	return clientID, nil
+}

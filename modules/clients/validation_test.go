@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"crm/platform/apptest"
@@ -115,5 +116,34 @@ func TestValidationNamesEveryField(t *testing.T) {
 	}
 	if n := count(t, e); n != 4 {
 		t.Fatalf("%d clients, want 4", n)
+	}
+}
+
+// TestConcurrentDuplicateEmails: racing creates of one email give one 201
+// and 409s, never a 500, and one row.
+func TestConcurrentDuplicateEmails(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.Account("Race")
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- e.Post(a.Owner.Token, "/api/clients/", body("email", "race@example.com")).Status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	got := map[int]int{}
+	for s := range statuses {
+		got[s]++
+	}
+	if got[http.StatusCreated] != 1 || got[http.StatusConflict] != n-1 {
+		t.Fatalf("statuses = %v", got)
+	}
+	if c := count(t, e); c != 1 {
+		t.Fatalf("%d rows", c)
 	}
 }

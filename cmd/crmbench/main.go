@@ -42,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.PID, "pid", 0, "process id of the server (default: the process listening on the URL's port)")
 	fs.BoolVar(&o.DBCPU, "db-cpu", false, "also measure PostgreSQL's CPU (this machine's postgres processes)")
 	fs.StringVar(&o.DBName, "db-name", "", "with --db-cpu: count only the backends of this database")
-	fs.BoolVar(&o.ResetPeak, "reset-peak", false, "reset the server's peak RSS (VmHWM) before each scenario, so each shows its own peak")
+	fs.BoolVar(&o.ResetPeak, "reset-peak", true, "reset the server's peak RSS (VmHWM) before each scenario, so each shows its own peak, not the logins' (Linux clear_refs)")
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the random client ids")
 	fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "timeout of one request")
 	fs.BoolVar(&markdown, "markdown", false, "also print the results as a Markdown table")
@@ -61,8 +61,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	fmt.Fprintf(stdout, "crmbench: %s, %d connections, %s per scenario (+ %s warm-up)\n", o.URL, o.Connections, o.Duration, o.Warmup)
-	bench.Header(stdout, o.DBCPU)
-	results, err := bench.Run(ctx, o, func(r bench.Result) { bench.Line(stdout, r) })
+	o.Log = stdout
+	first := true
+	results, err := bench.Run(ctx, o, func(r bench.Result) {
+		if first {
+			bench.Header(stdout, o.DBCPU)
+			first = false
+		}
+		bench.Line(stdout, r)
+	})
 	if markdown && len(results) > 0 {
 		fmt.Fprintln(stdout)
 		bench.Markdown(stdout, results)

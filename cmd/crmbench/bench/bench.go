@@ -37,7 +37,8 @@ type Options struct {
 	PID         int           // the server process; 0: found by the URL's port
 	DBName      string        // count the CPU of PostgreSQL backends of this database ("" with DBCPU: every postgres process)
 	DBCPU       bool          // measure PostgreSQL's CPU too
-	ResetPeak   bool          // reset the server's VmHWM before each scenario
+	ResetPeak   bool          // reset the server's VmHWM before each scenario (else it is the peak since the server started)
+	Log         io.Writer     // setup messages (nil: none)
 	Seed        uint64        // of the random client ids
 	Timeout     time.Duration // of one request
 }
@@ -212,6 +213,25 @@ func Run(ctx context.Context, o Options, report func(Result)) ([]Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	if o.ResetPeak {
+		// The logins' memory goes back to the system only after a few
+		// collections: some load first, so the first scenario's peak is
+		// its own.
+		atk := newAttacker(o)
+		for range atk.Attack(fixed(func(f *fixtures) vegeta.Target { return f.get(f.admin, "/api/auth/me/") })(f),
+			vegeta.Rate{Freq: 0}, 3*time.Second, "settle") {
+		}
+	}
+	if o.Log != nil {
+		peak, rss, _ := memOf(pid)
+		fmt.Fprintf(o.Log, "server pid %d: RSS %s MB, peak so far %s MB (start-up and the 3 logins: argon2id takes its memory cost per hash); %d client ids\n",
+			pid, mb(rss), mb(peak), len(f.clientIDs))
+		if o.ResetPeak {
+			fmt.Fprintln(o.Log, "peak RSS below: each scenario's own (VmHWM reset after its warm-up)")
+		} else {
+			fmt.Fprintln(o.Log, "peak RSS below: since the server started (VmHWM, not reset)")
+		}
+	}
 	var out []Result
 	for _, s := range scenarios {
 		if err := ctx.Err(); err != nil {
@@ -251,7 +271,7 @@ func runOne(o Options, pid int, f *fixtures, s Scenario) (Result, error) {
 	}
 	if o.ResetPeak {
 		if err := resetPeak(pid); err != nil {
-			return Result{}, fmt.Errorf("reset the peak RSS: %w", err)
+			return Result{}, fmt.Errorf("reset the peak RSS (run without --reset-peak?): %w", err)
 		}
 	}
 	var dbPIDs []int

@@ -17,6 +17,8 @@ import (
 
 	"crm/modules/accounts"
 	"crm/modules/audit"
+	"crm/modules/billing"
+	"crm/modules/catalog"
 	"crm/modules/clients"
 	"crm/modules/identity"
 	"crm/modules/webhooks"
@@ -51,8 +53,18 @@ func Modules() fx.Option {
 		audit.Module,
 		clients.Module,
 		webhooks.Module,
+		catalog.Module,
+		billing.Module,
 		// The account's first super_admin is an identity employee.
 		fx.Provide(func(s *identity.Service) accounts.OwnerCreator { return s }),
+		// Catalog and billing rows follow their client: they ask the clients
+		// module which clients exist and which the caller reads; billing asks
+		// the catalog whose a client package is.
+		fx.Provide(
+			func(s *clients.Service) catalog.ClientAccess { return s },
+			func(s *clients.Service) billing.ClientAccess { return s },
+			func(s *catalog.Service) billing.ClientPackages { return s },
+		),
 	)
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"crm/platform/auth"
@@ -15,6 +16,7 @@ import (
 	"crm/platform/errs"
 	"crm/platform/httpx"
 	"crm/platform/journal"
+	"crm/platform/money"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -141,8 +143,8 @@ type ClientInput struct {
 	Coach     httpx.Nullable[int64]  `json:"coach,omitempty" doc:"Employee id of the same account, or null."`
 	Closer    httpx.Nullable[int64]  `json:"closer,omitempty" doc:"Employee id of the same account, or null."`
 	Setter    httpx.Nullable[int64]  `json:"setter,omitempty" doc:"Employee id of the same account, or null."`
-	Country   httpx.Nullable[string] `json:"country,omitempty" doc:"ISO 3166-1 alpha-2 code in upper case (US), or null."`
-	Currency  httpx.Nullable[string] `json:"currency,omitempty" doc:"ISO 4217 code in upper case (USD), or null."`
+	Country   httpx.Nullable[string] `json:"country,omitempty" doc:"ISO 3166-1 alpha-2 code (US; any case, stored in upper case), or null."`
+	Currency  httpx.Nullable[string] `json:"currency,omitempty" doc:"ISO 4217 code (USD; any case, stored in upper case), or null."`
 	Notes     httpx.Nullable[string] `json:"notes,omitempty" doc:"At most 10,000 characters; null is the same as empty."`
 }
 
@@ -189,15 +191,23 @@ func apply(ctx context.Context, idb bun.IDB, c *Client, in ClientInput, full boo
 		}
 	}
 	if in.Country.Set {
-		c.Country = in.Country.Ptr()
-		if c.Country != nil && !validCountry(*c.Country) {
-			v.Add("country", "Enter an ISO 3166-1 alpha-2 country code in upper case (e.g. US).")
+		c.Country = nil
+		if p := in.Country.Ptr(); p != nil {
+			if code := strings.ToUpper(strings.TrimSpace(*p)); validCountry(code) {
+				c.Country = &code
+			} else {
+				v.Add("country", "Enter an ISO 3166-1 alpha-2 country code (e.g. US).")
+			}
 		}
 	}
 	if in.Currency.Set {
-		c.Currency = in.Currency.Ptr()
-		if c.Currency != nil && !validCurrency(*c.Currency) {
-			v.Add("currency", "Enter an ISO 4217 currency code in upper case (e.g. USD).")
+		c.Currency = nil
+		if p := in.Currency.Ptr(); p != nil {
+			if code, ok := money.ParseCurrency(*p); ok {
+				c.Currency = &code
+			} else {
+				v.Add("currency", "Enter an ISO 4217 currency code (e.g. USD).")
+			}
 		}
 	}
 

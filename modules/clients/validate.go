@@ -10,7 +10,6 @@ import (
 
 	"crm/platform/errs"
 
-	"golang.org/x/text/currency"
 	"golang.org/x/text/language"
 )
 
@@ -77,7 +76,7 @@ func validStatus(s string) bool { return slices.Contains(Statuses, s) }
 var withdrawn = map[string]bool{"AN": true, "CS": true, "NT": true, "SU": true, "YU": true}
 
 // validCountry tells whether s is an officially assigned ISO 3166-1 alpha-2
-// code, in upper case: a country of the CLDR region data (golang.org/x/text)
+// code, in upper case (callers upper-case what users send): a country of the CLDR region data (golang.org/x/text)
 // with a UN M.49 number, neither private-use, reserved nor deprecated.
 func validCountry(s string) bool {
 	if len(s) != 2 || !isUpper(s) {
@@ -86,17 +85,6 @@ func validCountry(s string) bool {
 	r, err := language.ParseRegion(s)
 	return err == nil && r.String() == s && r.IsCountry() && !r.IsPrivateUse() &&
 		r.M49() != 0 && r.Canonicalize() == r && !withdrawn[s]
-}
-
-// validCurrency tells whether s is an ISO 4217 code, in upper case, from the
-// code list of golang.org/x/text; XXX (no currency) and XTS (testing) are not
-// currencies a client pays in.
-func validCurrency(s string) bool {
-	if len(s) != 3 || !isUpper(s) || s == "XXX" || s == "XTS" {
-		return false
-	}
-	u, err := currency.ParseISO(s)
-	return err == nil && u.String() == s
 }
 
 func isUpper(s string) bool {

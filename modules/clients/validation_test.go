@@ -58,11 +58,11 @@ func TestValidationNamesEveryField(t *testing.T) {
 		{"email with a display name", body("email", "John <john@example.com>"), []string{"email"}},
 		{"email without a dotted domain", body("email", "john@localhost"), []string{"email"}},
 		{"email too long", body("email", strings.Repeat("a", 250)+"@x.com"), []string{"email"}},
-		{"lower-case country", body("country", "us"), []string{"country"}},
+		{"alpha-3 country", body("country", "USA"), []string{"country"}},
 		{"withdrawn country", body("country", "SU"), []string{"country"}},
 		{"reserved country", body("country", "UK"), []string{"country"}},
 		{"private-use country", body("country", "ZZ"), []string{"country"}},
-		{"lower-case currency", body("currency", "usd"), []string{"currency"}},
+		{"unknown currency", body("currency", "BTC"), []string{"currency"}},
 		{"no currency", body("currency", "XXX"), []string{"currency"}},
 		{"control character", body("first_name", "a\tb", "last_name", "x\u0007"), []string{"first_name", "last_name"}},
 		{"number for a string", body("first_name", 5), []string{"first_name"}},
@@ -78,8 +78,10 @@ func TestValidationNamesEveryField(t *testing.T) {
 			}
 		}
 	}
-	// Valid codes pass, null clears.
-	create(t, e, tok, body("country", "GB", "currency", "EUR"))
+	// Valid codes pass, in any case (stored in upper case); null clears.
+	if c := create(t, e, tok, body("country", " gb", "currency", "eur")); *c.Country != "GB" || *c.Currency != "EUR" {
+		t.Fatalf("codes stored as %v %v", *c.Country, *c.Currency)
+	}
 	create(t, e, tok, body("country", "SS", "currency", "JPY", "phone", nil, "notes", nil, "coach", nil))
 	if n := count(t, e); n != 3 {
 		t.Fatalf("%d clients, want 3", n)

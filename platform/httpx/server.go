@@ -375,10 +375,10 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if out.RetryAfter > 0 {
 		c.Set("Retry-After", fmt.Sprint(out.RetryAfter))
 	}
-	c.Set("X-Content-Type-Options", "nosniff")
 	// Set here too: the server answers 413 and 431 itself, without frame.
-	return c.Status(out.Status).JSON(out)
+	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Cache-Control", "no-store")
+	return c.Status(out.Status).JSON(out)
 }
 
 func (s *Server) logError(ctx context.Context, e *errs.Error) {

@@ -198,9 +198,7 @@ func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 		}
 	}
 
-	if op.Description == "" {
-		op.Description = describeOperation(op, r, public, isList)
-	}
+	op.Description = describeOperation(op, r, public, isList)
 	for _, t := range op.Tags {
 		addTag(oapi, t)
 	}
@@ -210,10 +208,16 @@ func isLogin(op *huma.Operation) bool {
 	return op.Method == http.MethodPost && strings.TrimSuffix(op.Path, "/") == "/api/auth/login"
 }
 
+// describeOperation keeps the module's description (the summary when it has
+// none) and adds who may call the operation and, for a list, its pages.
 func describeOperation(op *huma.Operation, r *Route, public, isList bool) string {
 	var b strings.Builder
-	b.WriteString(op.Summary)
-	if !strings.HasSuffix(op.Summary, ".") {
+	desc := strings.TrimSpace(op.Description)
+	if desc == "" {
+		desc = op.Summary
+	}
+	b.WriteString(desc)
+	if !strings.HasSuffix(desc, ".") {
 		b.WriteString(".")
 	}
 	if public {
@@ -221,7 +225,7 @@ func describeOperation(op *huma.Operation, r *Route, public, isList bool) string
 	} else {
 		fmt.Fprintf(&b, "\n\nNeeds a token. Allowed when the caller's role or granular permissions grant `%s` / `%s` in the account's policy; otherwise 403 (and 404 for a row the caller may not see).", r.Object, r.Action)
 	}
-	if isList {
+	if isList && !strings.Contains(desc, "page_size") {
 		b.WriteString("\n\nPaginated: `{\"count\", \"next\", \"previous\", \"results\"}`, `?page=N`, `?page_size=N` (50 by default, at most 200); `?ordering=field` or `-field`.")
 	}
 	return b.String()

@@ -21,6 +21,7 @@ import (
 	"crm/modules/catalog"
 	"crm/modules/clients"
 	"crm/modules/identity"
+	"crm/modules/stripe"
 	"crm/modules/webhooks"
 	"crm/platform/authz"
 	"crm/platform/boot"
@@ -55,6 +56,8 @@ func Modules() fx.Option {
 		webhooks.Module,
 		catalog.Module,
 		billing.Module,
+		// Stripe in writes billing rows (payments, instalments, Stripe customers).
+		stripe.Module,
 		// The account's first super_admin is an identity employee.
 		fx.Provide(func(s *identity.Service) accounts.OwnerCreator { return s }),
 		// Catalog and billing rows follow their client: they ask the clients

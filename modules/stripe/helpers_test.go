@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"crm/modules/billing"
+	"crm/modules/catalog"
+	"crm/modules/clients"
 	"crm/modules/identity/identitytest"
 	"crm/modules/stripe"
 	"crm/platform/apptest"
@@ -24,12 +27,52 @@ type env struct {
 	*identitytest.Env
 }
 
+// newEnv starts the app with clients, catalog, billing and stripe, bound as
+// cmd/crm binds them.
 func newEnv(t *testing.T, extra fx.Option) *env {
 	t.Helper()
 	if extra == nil {
 		extra = fx.Options()
 	}
-	return &env{identitytest.New(t, fx.Options(stripe.Module, extra))}
+	return &env{identitytest.New(t, fx.Options(
+		clients.Module, catalog.Module, billing.Module, stripe.Module,
+		fx.Provide(
+			func(s *clients.Service) catalog.ClientAccess { return s },
+			func(s *clients.Service) billing.ClientAccess { return s },
+			func(s *catalog.Service) billing.ClientPackages { return s },
+		),
+		extra))}
+}
+
+var clientSeq atomic.Int64
+
+// client creates a client through the API and returns its id and email.
+func client(t *testing.T, e *env, token string) (int64, string) {
+	t.Helper()
+	n := clientSeq.Add(1)
+	email := fmt.Sprintf("Client%d@Example.com", n)
+	out := apptest.Expect(t, e.Post(token, "/api/clients/", map[string]any{"first_name": "Client", "last_name": fmt.Sprint(n), "email": email}), http.StatusCreated).Map(t)
+	return int64(out["id"].(float64)), email
+}
+
+// list returns the results of a list the token can read.
+func list(t *testing.T, e *env, token, path string) []map[string]any {
+	t.Helper()
+	var page struct {
+		Results []map[string]any `json:"results"`
+	}
+	apptest.Expect(t, e.Get(token, path), http.StatusOK).JSON(t, &page)
+	return page.Results
+}
+
+// one returns the only result of a list, failing otherwise.
+func one(t *testing.T, e *env, token, path string) map[string]any {
+	t.Helper()
+	rows := list(t, e, token, path)
+	if len(rows) != 1 {
+		t.Fatalf("%s: %d rows, want 1: %v", path, len(rows), rows)
+	}
+	return rows[0]
 }
 
 // hook is an account's Stripe webhook as Stripe would call it.

@@ -78,6 +78,13 @@ func (s *Service) Receive(ctx context.Context, pathToken, signature string, payl
 	ctx = tenant.WithAccount(ctx, st.AccountID)
 	out := &Receipt{Received: true}
 	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+		// One event of an account at a time: duplicates and events about
+		// the same objects never race (SQLite's write lock does the same).
+		if db.DialectOf(tx) == db.Postgres {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('crm.stripe.' || ?, 0))", st.AccountID); err != nil {
+				return err
+			}
+		}
 		row := &eventRow{AccountID: st.AccountID, EventID: ev.ID, Type: string(ev.Type), Created: time.Unix(ev.Created, 0).UTC(),
 			ReceivedAt: now(), Outcome: outcomeIgnored}
 		res, err := tx.NewInsert().Model(row).On("CONFLICT DO NOTHING").Exec(ctx)
@@ -107,12 +114,72 @@ func (s *Service) Receive(ctx context.Context, pathToken, signature string, payl
 			return err
 		}
 		out.Outcome, out.Detail = r.outcome, r.detail
-		return nil
+		return s.release(ctx, tx, r.linked, 0)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// release applies the events that waited for a Stripe object now linked
+// (a customer) or recorded (a payment intent), oldest first, in the same
+// transaction. What they link in turn releases further events.
+func (s *Service) release(ctx context.Context, tx bun.IDB, stripeID string, depth int) error {
+	if stripeID == "" || depth > 4 {
+		return nil
+	}
+	var waiting []eventRow
+	q, err := tenant.Scope(ctx, tx.NewSelect().Model(&waiting).
+		Where("se.outcome = ?", outcomeWaiting).Where("se.waiting_for = ?", stripeID).
+		OrderExpr("se.created ASC, se.event_id ASC"))
+	if err != nil {
+		return err
+	}
+	if err := q.Scan(ctx); err != nil {
+		return err
+	}
+	for i := range waiting {
+		row := &waiting[i]
+		if row.Payload == nil {
+			continue
+		}
+		var ev stripego.Event
+		if err := json.Unmarshal([]byte(*row.Payload), &ev); err != nil || ev.Data == nil {
+			row.Outcome, row.Detail, row.WaitingFor, row.Payload = outcomeIgnored, "The stored event does not decode.", "", nil
+		} else {
+			r, err := s.apply(ctx, tx, &ev)
+			if err != nil {
+				return err
+			}
+			row.Outcome, row.Detail, row.WaitingFor = r.outcome, r.detail, r.waitingFor
+			if r.outcome != outcomeWaiting {
+				row.Payload = nil
+			}
+			if r.linked != "" && r.linked != stripeID {
+				if err := s.updateEvent(ctx, tx, row); err != nil {
+					return err
+				}
+				if err := s.release(ctx, tx, r.linked, depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if err := s.updateEvent(ctx, tx, row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) updateEvent(ctx context.Context, tx bun.IDB, row *eventRow) error {
+	q, err := tenant.Scope(ctx, tx.NewUpdate().Model(row).Column("outcome", "detail", "waiting_for", "payload").WherePK())
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx)
+	return err
 }
 
 // apply dispatches an event by type. Types not handled are acknowledged.

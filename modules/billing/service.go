@@ -68,11 +68,11 @@ func changes(old, new map[string]any) map[string]journal.Change {
 	return journal.Diff(pairs)
 }
 
-// visible scopes q, a query on a billing table, to the caller's account and
-// to the clients the route's scope lets the caller read: every client (All),
-// the clients the clients module says the caller reads (Assigned), none
-// otherwise (fail closed).
-func (s *Service) visible(ctx context.Context, q *bun.SelectQuery) (*bun.SelectQuery, error) {
+// visible scopes q, a query on a billing table (of alias), to the caller's
+// account and to the clients the route's scope lets the caller read: every
+// client (All), the clients the clients module says the caller reads
+// (Assigned), none otherwise (fail closed).
+func (s *Service) visible(ctx context.Context, q *bun.SelectQuery, alias string) (*bun.SelectQuery, error) {
 	q, err := tenant.Scope(ctx, q)
 	if err != nil {
 		return nil, err
@@ -85,7 +85,9 @@ func (s *Service) visible(ctx context.Context, q *bun.SelectQuery) (*bun.SelectQ
 		if err != nil || sub == nil {
 			return q, err
 		}
-		return q.Where("?TableAlias.client_id IN (?)", sub), nil
+		// The alias is spelled out: ?TableAlias beside a subquery argument
+		// would name the subquery's table.
+		return q.Where("? IN (?)", bun.Ident(alias+".client_id"), sub), nil
 	}
 	return q.Where("1 = 0"), nil
 }
@@ -125,11 +127,11 @@ func (s *Service) checkClient(ctx context.Context, idb bun.IDB, v *errs.Validati
 	return nil
 }
 
-// load reads one row of model (a pointer to a billing model) that the caller
+// load reads one row of model (a pointer to a billing model of alias) that the caller
 // can read, else 404; on PostgreSQL forUpdate locks it until the end of the
 // transaction.
-func (s *Service) load(ctx context.Context, idb bun.IDB, model any, id int64, forUpdate bool) error {
-	q, err := s.visible(ctx, idb.NewSelect().Model(model).Where("?TableAlias.id = ?", id))
+func (s *Service) load(ctx context.Context, idb bun.IDB, model any, alias string, id int64, forUpdate bool) error {
+	q, err := s.visible(ctx, idb.NewSelect().Model(model).Where("?TableAlias.id = ?", id), alias)
 	if err != nil {
 		return err
 	}
@@ -243,7 +245,7 @@ func (f PaymentFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 }
 
 func (s *Service) payments(ctx context.Context, f PaymentFilter) (*bun.SelectQuery, error) {
-	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Payment)(nil)))
+	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Payment)(nil)), "pay")
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +317,7 @@ func (s *Service) PaymentStatistics(ctx context.Context, f PaymentFilter) (*Stat
 // GetPayment returns one payment the caller can read.
 func (s *Service) GetPayment(ctx context.Context, id int64) (*Payment, error) {
 	p := new(Payment)
-	if err := s.load(ctx, db.Use(ctx, s.db), p, id, false); err != nil {
+	if err := s.load(ctx, db.Use(ctx, s.db), p, "pay", id, false); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -374,7 +376,7 @@ func (s *Service) UpdatePayment(ctx context.Context, id int64, in PaymentInput) 
 	var out *Payment
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		old := new(Payment)
-		if err := s.load(ctx, tx, old, id, true); err != nil {
+		if err := s.load(ctx, tx, old, "pay", id, true); err != nil {
 			return err
 		}
 		p := *old

@@ -217,7 +217,7 @@ func (s *Service) DeletePackage(ctx context.Context, id int64) error {
 
 // ---------------------------------------------------------------- client packages
 
-// visible scopes q, a query on client packages, to the caller's account and
+// visible scopes q, a query on client packages (alias cp), to the caller's account and
 // to the clients the route's scope lets the caller read: every client (All),
 // the clients the clients module says the caller reads (Assigned), none
 // otherwise (fail closed).
@@ -234,7 +234,9 @@ func (s *Service) visible(ctx context.Context, q *bun.SelectQuery) (*bun.SelectQ
 		if err != nil || sub == nil {
 			return q, err
 		}
-		return q.Where("?TableAlias.client_id IN (?)", sub), nil
+		// The alias is spelled out: ?TableAlias beside a subquery argument
+		// would name the subquery's table.
+		return q.Where("cp.client_id IN (?)", sub), nil
 	}
 	return q.Where("1 = 0"), nil
 }

@@ -1,0 +1,141 @@
+package billing_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+
+	"crm/platform/apptest"
+)
+
+// statuses per role, in the order of roles: super_admin, admin, employee,
+// viewer (employee with view_all_clients), anon.
+type want [5]int
+
+var (
+	readAll   = want{200, 200, 200, 200, 401}
+	readMine  = want{200, 200, 200, 200, 401} // a row of the employee's client
+	readOther = want{200, 200, 404, 200, 401} // a row of a client the employee does not read
+	created   = want{201, 201, 403, 403, 401}
+	updated   = want{200, 200, 403, 403, 401}
+	deleted   = want{204, 204, 403, 403, 401}
+	never     = want{405, 405, 405, 405, 405}
+)
+
+// TestRoleMatrix runs every billing route as every role.
+func TestRoleMatrix(t *testing.T) {
+	e := newEnv(t)
+	w := newWorld(t, e, "Acme")
+	mine, other := w.mine, w.other
+	newIns := func() int64 { return w.instalment(t, other, 0, 1) }
+	newSC := func() int64 { return w.stripeCustomer(t, other) }
+	insBody := func() map[string]any {
+		return map[string]any{"client": other, "amount": "12.34", "currency": "EUR", "schedule_date": "2025-03-01", "instalment_number": 7}
+	}
+	scBody := func() map[string]any {
+		return map[string]any{"client": other, "stripe_customer_id": fmt.Sprintf("cus_m%d", seq.Add(1))}
+	}
+	cases := []struct {
+		name   string
+		method string
+		path   func() string
+		body   func() map[string]any
+		want   want
+	}{
+		{"list payments", "GET", fixed("/api/payments/"), nil, readAll},
+		{"payment statistics", "GET", fixed("/api/payments/statistics/"), nil, readAll},
+		{"get my payment", "GET", fixed(path("/api/payments/%d/", w.pay[mine])), nil, readMine},
+		{"get other payment", "GET", fixed(path("/api/payments/%d/", w.pay[other])), nil, readOther},
+		{"create payment", "POST", fixed("/api/payments/"), func() map[string]any {
+			return map[string]any{"client": other, "amount": 5, "currency": "USD"}
+		}, created},
+		{"change payment status", "PATCH", fixed(path("/api/payments/%d/", w.pay[other])), func() map[string]any {
+			return map[string]any{"status": []string{"failed", "refunded", "disputed", "paid"}[seq.Add(1)%4]}
+		}, updated},
+		{"delete payment", "DELETE", fixed(path("/api/payments/%d/", w.pay[mine])), nil, never},
+		{"replace payment", "PUT", fixed(path("/api/payments/%d/", w.pay[mine])), func() map[string]any { return map[string]any{"status": "paid"} }, never},
+
+		{"list instalments", "GET", fixed("/api/installments/"), nil, readAll},
+		{"get my instalment", "GET", fixed(path("/api/installments/%d/", w.ins[mine])), nil, readMine},
+		{"get other instalment", "GET", fixed(path("/api/installments/%d/", w.ins[other])), nil, readOther},
+		{"create instalment", "POST", fixed("/api/installments/"), insBody, created},
+		{"update instalment", "PATCH", fixed(path("/api/installments/%d/", w.ins[other])), func() map[string]any {
+			return map[string]any{"amount": fmt.Sprintf("%d.00", seq.Add(1))}
+		}, updated},
+		{"replace instalment", "PUT", func() string { return path("/api/installments/%d/", newIns()) }, insBody, updated},
+		{"delete instalment", "DELETE", func() string { return path("/api/installments/%d/", newIns()) }, nil, deleted},
+
+		{"list stripe customers", "GET", fixed("/api/stripe-customers/"), nil, readAll},
+		{"get my stripe customer", "GET", fixed(path("/api/stripe-customers/%d/", w.sc[mine])), nil, readMine},
+		{"get other stripe customer", "GET", fixed(path("/api/stripe-customers/%d/", w.sc[other])), nil, readOther},
+		{"create stripe customer", "POST", fixed("/api/stripe-customers/"), scBody, created},
+		{"update stripe customer", "PATCH", fixed(path("/api/stripe-customers/%d/", w.sc[other])), func() map[string]any {
+			return map[string]any{"status": []string{"active", "inactive"}[seq.Add(1)%2]}
+		}, updated},
+		{"replace stripe customer", "PUT", func() string { return path("/api/stripe-customers/%d/", newSC()) }, scBody, updated},
+		{"delete stripe customer", "DELETE", func() string { return path("/api/stripe-customers/%d/", newSC()) }, nil, deleted},
+	}
+	for _, c := range cases {
+		for i, role := range roles {
+			t.Run(c.name+"/"+role, func(t *testing.T) {
+				req := apptest.Request{Method: c.method, Path: c.path(), Token: w.tokens[role]}
+				if c.body != nil {
+					req.Body = c.body()
+				}
+				r := e.Do(req)
+				if r.Status != c.want[i] {
+					t.Fatalf("%s %s as %s = %s, want %d", req.Method, req.Path, role, r, c.want[i])
+				}
+				if r.Status >= 400 {
+					wantDetail(t, r)
+				}
+			})
+		}
+	}
+}
+
+func fixed(p string) func() string { return func() string { return p } }
+
+// TestVisibilityFollowsTheClient: an employee lists and counts only the rows
+// of the clients they can read; view_all_clients and admins see all.
+func TestVisibilityFollowsTheClient(t *testing.T) {
+	e := newEnv(t)
+	w := newWorld(t, e, "Acme")
+	for _, l := range []struct {
+		path string
+		rows map[int64]int64
+	}{{"/api/payments/", w.pay}, {"/api/installments/", w.ins}, {"/api/stripe-customers/", w.sc}} {
+		for role, want := range map[string][]int64{
+			"employee":    {l.rows[w.mine]},
+			"viewer":      {l.rows[w.mine], l.rows[w.other]},
+			"admin":       {l.rows[w.mine], l.rows[w.other]},
+			"super_admin": {l.rows[w.mine], l.rows[w.other]},
+		} {
+			got := ids(t, e, w.tokens[role], l.path)
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s as %s = %v, want %v", l.path, role, got, want)
+			}
+			// The client filter cannot reach past the restriction.
+			if role == "employee" {
+				if got := ids(t, e, w.tokens[role], path("%s?client=%d", l.path, w.other)); len(got) != 0 {
+					t.Errorf("%s?client=other as employee = %v", l.path, got)
+				}
+			}
+		}
+	}
+	var st struct {
+		TotalPayments int    `json:"total_payments"`
+		TotalAmount   string `json:"total_amount"`
+	}
+	apptest.Expect(t, e.Get(w.tokens["employee"], "/api/payments/statistics/"), http.StatusOK).JSON(t, &st)
+	if st.TotalPayments != 1 || st.TotalAmount != "100.00" {
+		t.Fatalf("employee statistics = %+v", st)
+	}
+	apptest.Expect(t, e.Get(w.tokens["viewer"], "/api/payments/statistics/"), http.StatusOK).JSON(t, &st)
+	if st.TotalPayments != 2 || st.TotalAmount != "200.00" {
+		t.Fatalf("viewer statistics = %+v", st)
+	}
+}

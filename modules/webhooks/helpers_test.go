@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"crm/modules/billing"
+	"crm/modules/catalog"
+	"crm/modules/clients"
 	"crm/modules/identity/identitytest"
 	"crm/modules/webhooks"
 	"crm/platform/apptest"
@@ -39,6 +42,7 @@ func fast(c *config.Config) {
 	c.WebhooksRetryBase = 20 * time.Millisecond
 	c.WebhooksRetryMax = 100 * time.Millisecond
 	c.WebhooksTimeout = 5 * time.Second
+	c.WebhooksOverdueScan = 0 // tests scan explicitly
 }
 
 func newEnv(t *testing.T, extra fx.Option, opts ...apptest.Option) *env {
@@ -47,8 +51,21 @@ func newEnv(t *testing.T, extra fx.Option, opts ...apptest.Option) *env {
 	if extra == nil {
 		extra = fx.Options()
 	}
-	e.Env = identitytest.New(t, fx.Options(webhooks.Module, extra, fx.Populate(&e.Worker, &e.Journal)), opts...)
+	e.Env = identitytest.New(t, fx.Options(business(), webhooks.Module, extra, fx.Populate(&e.Worker, &e.Journal)), opts...)
 	return e
+}
+
+// business is the modules whose changes become events, bound as cmd/crm
+// binds them.
+func business() fx.Option {
+	return fx.Options(
+		clients.Module, catalog.Module, billing.Module,
+		fx.Provide(
+			func(s *clients.Service) catalog.ClientAccess { return s },
+			func(s *clients.Service) billing.ClientAccess { return s },
+			func(s *catalog.Service) billing.ClientPackages { return s },
+		),
+	)
 }
 
 // start runs the worker until the test ends.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"crm/modules/accounts"
-	"crm/modules/clients"
 	"crm/modules/identity/identitytest"
 	"crm/modules/webhooks"
 	"crm/platform/apptest"
@@ -484,7 +483,7 @@ func TestTwoWorkersDeliverEachEventOnce(t *testing.T) {
 }
 
 func TestClientEvents(t *testing.T) {
-	e := newEnv(t, clients.Module, fast)
+	e := newEnv(t, nil, fast)
 	acme := e.Account("Acme")
 	r := newReceiver(t)
 	register(t, e, acme.Owner.Token, r, "client.created", "client.updated", "client.status_changed", "client.deleted")
@@ -542,7 +541,7 @@ func TestWorkerRunsWithTheAppLifecycle(t *testing.T) {
 		server *httpx.Server
 		accts  *accounts.Service
 	)
-	app := fx.New(fx.Supply(cfg, boot.Version("test")), boot.Module, identitytest.Base(), webhooks.Module,
+	app := fx.New(fx.Supply(cfg, boot.Version("test")), boot.Module, identitytest.Base(), business(), webhooks.Module,
 		fx.Populate(&server, &accts), fx.NopLogger)
 	if err := app.Err(); err != nil {
 		t.Fatal(err)
@@ -576,5 +575,59 @@ func TestWorkerRunsWithTheAppLifecycle(t *testing.T) {
 	waitFor(t, "the event once started", func() bool { return len(r.events()) == 1 })
 	if err := app.Stop(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPaymentAndInstalmentEvents(t *testing.T) {
+	e := newEnv(t, nil, fast)
+	acme := e.Account("Acme")
+	r := newReceiver(t)
+	register(t, e, acme.Owner.Token, r, "payment.recorded", "payment.status_changed", "instalment.paid", "instalment.overdue")
+	e.start(t)
+	tok := acme.Owner.Token
+
+	c := apptest.Expect(t, e.Post(tok, "/api/clients/", map[string]any{"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}), http.StatusCreated).Map(t)
+	p := apptest.Expect(t, e.Post(tok, "/api/payments/", map[string]any{"client": c["id"], "amount": "99.99", "currency": "usd", "status": "paid", "payment_date": "2026-01-15"}), http.StatusCreated).Map(t)
+	apptest.Expect(t, e.Patch(tok, "/api/payments/"+id(p)+"/", map[string]any{"status": "refunded"}), http.StatusOK)
+	instalment := func(n int, date, status string) map[string]any {
+		return apptest.Expect(t, e.Post(tok, "/api/installments/", map[string]any{"client": c["id"], "amount": "10.00", "currency": "USD",
+			"schedule_date": date, "instalment_number": n, "status": status}), http.StatusCreated).Map(t)
+	}
+	toPay := instalment(1, "2099-01-01", "open")
+	apptest.Expect(t, e.Patch(tok, "/api/installments/"+id(toPay)+"/", map[string]any{"status": "paid"}), http.StatusOK)
+	late := instalment(2, "2020-01-01", "open")
+	instalment(3, "2020-02-01", "closed")                         // past, but not open
+	instalment(4, time.Now().UTC().Format(time.DateOnly), "open") // due today: not overdue yet
+	waitFor(t, "three events", func() bool { return len(r.events()) == 3 })
+
+	// The overdue scan: once per instalment, however often it runs.
+	n, err := e.Worker.ScanOverdue(context.Background(), time.Now())
+	if err != nil || n != 1 {
+		t.Fatalf("scan announced %d (%v), want 1", n, err)
+	}
+	if n, err := e.Worker.ScanOverdue(context.Background(), time.Now()); err != nil || n != 0 {
+		t.Fatalf("second scan announced %d (%v), want 0", n, err)
+	}
+	waitFor(t, "four events", func() bool { return len(r.events()) == 4 })
+	time.Sleep(100 * time.Millisecond)
+
+	byType := map[string]map[string]any{}
+	for _, g := range r.events() {
+		byType[g.Event.Type] = g.Raw["data"].(map[string]any)
+	}
+	if len(r.events()) != 4 || len(byType) != 4 {
+		t.Fatalf("events = %v", r.types())
+	}
+	if obj := byType["payment.recorded"]["object"].(map[string]any); obj["amount"] != "99.99" || obj["currency"] != "USD" || obj["status"] != "paid" {
+		t.Fatalf("payment.recorded = %v", obj)
+	}
+	if d := byType["payment.status_changed"]; d["object"].(map[string]any)["status"] != "refunded" || d["previous_attributes"].(map[string]any)["status"] != "paid" {
+		t.Fatalf("payment.status_changed = %v", d)
+	}
+	if obj := byType["instalment.paid"]["object"].(map[string]any); obj["id"] != toPay["id"] || obj["status"] != "paid" {
+		t.Fatalf("instalment.paid = %v", obj)
+	}
+	if obj := byType["instalment.overdue"]["object"].(map[string]any); obj["id"] != late["id"] || obj["status"] != "open" || obj["schedule_date"] != "2020-01-01" {
+		t.Fatalf("instalment.overdue = %v", obj)
 	}
 }

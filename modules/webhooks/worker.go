@@ -164,6 +164,15 @@ func (w *Worker) run(ctx context.Context, done chan struct{}) {
 	}
 }
 
+// ScanOverdue announces the open instalments past their date (the worker
+// does it every OverdueScan); it returns how many it announced.
+func (w *Worker) ScanOverdue(ctx context.Context, at time.Time) (int, error) {
+	if w.overdue == nil {
+		return 0, nil
+	}
+	return w.overdue.Scan(ctx, at)
+}
+
 // claimed is a claimed delivery with what sending it needs.
 type claimed struct {
 	Delivery

@@ -59,7 +59,7 @@ type Config struct {
 	// WebhooksTimeout bounds one delivery attempt.
 	WebhooksTimeout time.Duration `env:"CRM_WEBHOOKS_TIMEOUT" envDefault:"10s"`
 	// WebhooksOverdueScan is how often open instalments past their date are
-	// looked for (instalment.overdue, once per instalment).
+	// looked for (instalment.overdue, once per instalment); 0 turns it off.
 	WebhooksOverdueScan time.Duration `env:"CRM_WEBHOOKS_OVERDUE_SCAN" envDefault:"15m"`
 
 	// StripeWebhookTolerance is how old a Stripe signature's timestamp may be.

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"crm/platform/db"
@@ -44,13 +47,17 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 	rep := &Report{Params: p, Rows: map[string]int64{}}
 	at := time.Now().UTC().Truncate(time.Microsecond)
 	start := time.Now()
+	cpu := func(context.Context, writer) string { return "" }
 	body := func(ctx context.Context, w writer) error {
+		if pw, ok := w.(pgWriter); ok {
+			cpu = backendCPU(ctx, pw)
+		}
 		wp, err := wipe(ctx, w, p, at)
 		if err != nil {
 			return err
 		}
 		rep.Wiped, rep.Kept, rep.Removed, rep.Retired = wp.Deleted, wp.Kept, wp.Removed, wp.Retired
-		fmt.Fprintf(progress, "wiped the earlier bench dataset: %d accounts deleted, %d retired (%s)\n", wp.Removed, len(wp.Retired), since(start))
+		fmt.Fprintf(progress, "wiped the earlier bench dataset: %d accounts deleted, %d retired (%s%s)\n", wp.Removed, len(wp.Retired), since(start), cpu(ctx, w))
 		// After the wipe, which runs with every trigger and check on.
 		if pw, ok := w.(pgWriter); ok {
 			on, err := skipForeignKeyChecks(ctx, pw)
@@ -66,7 +73,7 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 			if err := l.account(ctx, a); err != nil {
 				return fmt.Errorf("%s: %w", a.Name, err)
 			}
-			fmt.Fprintf(progress, "loaded %s: %d clients (%s)\n", a.Name, a.Clients, since(start))
+			fmt.Fprintf(progress, "loaded %s: %d clients (%s%s)\n", a.Name, a.Clients, since(start), cpu(ctx, w))
 		}
 		return nil
 	}
@@ -95,6 +102,37 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }
+
+// backendCPU returns a function telling the CPU time used so far by the
+// PostgreSQL backend of the load, when the server runs on this machine
+// (its /proc is readable); the wall time of a load says little on a busy
+// machine.
+func backendCPU(ctx context.Context, w pgWriter) func(context.Context, writer) string {
+	pid, err := w.int64s(ctx, "SELECT pg_backend_pid()")
+	if err != nil {
+		return func(context.Context, writer) string { return "" }
+	}
+	read := func() (time.Duration, bool) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid[0]))
+		if err != nil {
+			return 0, false
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		if len(f) < 13 {
+			return 0, false
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		return time.Duration(u+s) * 10 * time.Millisecond, true // USER_HZ = 100
+	}
+	if _, ok := read(); !ok {
+		return func(context.Context, writer) string { return "" }
+	}
+	return func(context.Context, writer) string {
+		d, _ := read()
+		return fmt.Sprintf(", PostgreSQL backend CPU %s", d)
+	}
+}
 
 // inPgTx runs fn in a transaction on one pgx connection of the pool, so the
 // bulk writes can use COPY.
@@ -130,12 +168,19 @@ func skipForeignKeyChecks(ctx context.Context, w pgWriter) (bool, error) {
 	if n[0] > 0 {
 		return false, nil
 	}
-	super, err := w.texts(ctx, `SELECT current_setting('is_superuser')`)
-	if err != nil || super[0][0] != "on" {
+	if super, err := isSuperuser(ctx, w); err != nil || !super {
 		return false, err
 	}
 	_, err = w.exec(ctx, `SET LOCAL session_replication_role = replica`)
 	return err == nil, err
+}
+
+func isSuperuser(ctx context.Context, w pgWriter) (bool, error) {
+	v, err := w.texts(ctx, `SELECT current_setting('is_superuser')`)
+	if err != nil {
+		return false, err
+	}
+	return v[0][0] == "on", nil
 }
 
 // datasetTables are the tables the loader writes, in order.
@@ -213,27 +258,84 @@ func (l *loader) account(ctx context.Context, a Account) error {
 		return err
 	}
 
+	// Packages, in order.
+	pkgIDs, err := l.w.reserveIDs(ctx, "packages", len(Packages))
+	if err != nil {
+		return err
+	}
+	rows = rows[:0]
+	for i, p := range Packages {
+		rows = append(rows, []any{pkgIDs[i], accountID, p.Name, p.Description, l.micro(i), l.micro(i)})
+	}
+	if err := l.insert(ctx, "packages", []string{"id", "account_id", "package_name", "description", "created_at", "updated_at"}, rows); err != nil {
+		return err
+	}
+
 	for start := 0; start < a.Clients; start += clientBatch {
-		if err := l.clients(ctx, a, accountID, team, start, min(start+clientBatch, a.Clients)); err != nil {
+		if err := l.clients(ctx, a, accountID, team, pkgIDs, start, min(start+clientBatch, a.Clients)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// clients writes clients [from, to) of the account.
-func (l *loader) clients(ctx context.Context, a Account, accountID int64, team []int64, from, to int) error {
-	ids, err := l.w.reserveIDs(ctx, "clients", to-from)
+// date is a calendar date as each database takes it: DATE on PostgreSQL,
+// "YYYY-MM-DD" text on SQLite (as platform/httpx.Date stores it).
+func (l *loader) date(t time.Time) any {
+	if _, ok := l.w.(pgWriter); ok {
+		return t
+	}
+	return t.Format(time.DateOnly)
+}
+
+// clients writes clients [from, to) of the account, each with its client
+// package, payments and instalments.
+func (l *loader) clients(ctx context.Context, a Account, accountID int64, team, pkgIDs []int64, from, to int) error {
+	n := to - from
+	ids, err := l.w.reserveIDs(ctx, "clients", n)
 	if err != nil {
 		return err
 	}
-	rows := make([][]any, 0, to-from)
+	cpIDs, err := l.w.reserveIDs(ctx, "client_packages", n)
+	if err != nil {
+		return err
+	}
+	P := l.p.PaymentsPerClient
+	clients := make([][]any, 0, n)
+	packages := make([][]any, 0, n)
+	payments := make([][]any, 0, n*P)
+	instalments := make([][]any, 0, n*InstalmentsPerClient)
 	for i := from; i < to; i++ {
 		c := l.p.ClientAt(a, i)
+		id, cpID := ids[i-from], cpIDs[i-from]
 		created := l.micro(i)
-		rows = append(rows, []any{ids[i-from], accountID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
+		clients = append(clients, []any{id, accountID, c.FirstName, c.LastName, c.Email, c.Phone, c.Status,
 			team[c.Coach], team[c.Closer], team[c.Setter], c.Country, c.Currency, c.Notes, created, created})
+		packages = append(packages, []any{cpID, accountID, id, pkgIDs[c.PackageIndex], c.PriceCents, c.Monthly,
+			c.Schedule, l.date(c.StartDate), c.PackageStatus, created, created})
+		for j := 0; j < P; j++ {
+			p := l.p.PaymentAt(a, c, j)
+			at := l.micro(i*P + j)
+			payments = append(payments, []any{accountID, id, p.AmountCents, p.Currency, p.Status, l.date(p.Date), p.IntentID, at, at})
+		}
+		for k := 1; k <= InstalmentsPerClient; k++ {
+			in := InstalmentAt(c, k)
+			at := l.micro(i*InstalmentsPerClient + k - 1)
+			instalments = append(instalments, []any{accountID, id, cpID, in.AmountCents, in.Currency, l.date(in.Date), in.Status, in.Number, at, at})
+		}
 	}
-	return l.insert(ctx, "clients", []string{"id", "account_id", "first_name", "last_name", "email", "phone", "status",
-		"coach_id", "closer_id", "setter_id", "country", "currency", "notes", "created_at", "updated_at"}, rows)
+	if err := l.insert(ctx, "clients", []string{"id", "account_id", "first_name", "last_name", "email", "phone", "status",
+		"coach_id", "closer_id", "setter_id", "country", "currency", "notes", "created_at", "updated_at"}, clients); err != nil {
+		return err
+	}
+	if err := l.insert(ctx, "client_packages", []string{"id", "account_id", "client_id", "package_id", "custom_price_cents",
+		"monthly_payment_amount_cents", "payment_schedule", "start_date", "status", "created_at", "updated_at"}, packages); err != nil {
+		return err
+	}
+	if err := l.insert(ctx, "payments", []string{"account_id", "client_id", "amount_cents", "currency", "status", "payment_date",
+		"stripe_payment_intent_id", "created_at", "updated_at"}, payments); err != nil {
+		return err
+	}
+	return l.insert(ctx, "instalments", []string{"account_id", "client_id", "client_package_id", "amount_cents", "currency",
+		"schedule_date", "status", "instalment_number", "created_at", "updated_at"}, instalments)
 }

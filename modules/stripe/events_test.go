@@ -29,14 +29,18 @@ func TestCustomerEvents(t *testing.T) {
 		t.Fatalf("stripe customer = %v", sc)
 	}
 	// metadata.client_id wins over the email.
-	h.apply(t, event("customer.updated", t0+20, map[string]any{"id": "cus_A", "email": annEmail, "metadata": map[string]any{"client_id": fmt.Sprint(bob)}}), "applied")
+	updated := event("customer.updated", t0+20, map[string]any{"id": "cus_A", "email": annEmail, "metadata": map[string]any{"client_id": fmt.Sprint(bob)}})
+	h.apply(t, updated, "applied")
+	h.apply(t, updated, "applied") // redelivered: acknowledged, nothing written
 	// An older update arriving late changes nothing.
 	h.apply(t, event("customer.updated", t0+10, map[string]any{"id": "cus_A", "email": annEmail, "metadata": map[string]any{}}), "unchanged")
 	if sc := one(t, e, tok, "/api/stripe-customers/"); sc["client"] != float64(bob) {
 		t.Fatalf("after a late older update: %v", sc)
 	}
 	// Deleted: inactive, and nothing older or newer brings it back.
-	h.apply(t, event("customer.deleted", t0+30, map[string]any{"id": "cus_A", "deleted": true}), "applied")
+	deleted := event("customer.deleted", t0+30, map[string]any{"id": "cus_A", "deleted": true})
+	h.apply(t, deleted, "applied")
+	h.apply(t, deleted, "applied")
 	h.apply(t, event("customer.updated", t0+25, map[string]any{"id": "cus_A", "email": annEmail}), "unchanged")
 	if sc := one(t, e, tok, "/api/stripe-customers/"); sc["status"] != "inactive" {
 		t.Fatalf("after deletion: %v", sc)
@@ -117,7 +121,9 @@ func TestPaymentEvents(t *testing.T) {
 		t.Fatalf("KWD payment = %v", p)
 	}
 	// Failed.
-	h.apply(t, event("payment_intent.payment_failed", t0+14, intent("pi_2", "cus_ann", 5000, "eur", t0)), "applied")
+	failed := event("payment_intent.payment_failed", t0+14, intent("pi_2", "cus_ann", 5000, "eur", t0))
+	h.apply(t, failed, "applied")
+	h.apply(t, failed, "applied")
 	if p := one(t, e, tok, "/api/payments/?status=failed"); p["amount"] != "50.00" || p["currency"] != "EUR" {
 		t.Fatalf("failed payment = %v", p)
 	}
@@ -146,6 +152,15 @@ func TestPaymentEvents(t *testing.T) {
 	h.apply(t, event("payment_intent.succeeded", t0, intent("pi_3", "", 100, "usd", t0)), "ignored")
 	if n := count(t, e, "payments", acme.ID); n != 4 {
 		t.Fatalf("%d payments, want 4", n)
+	}
+	// Each change was journaled once: the audit log has one row per change.
+	var actions []string
+	if err := e.DB.NewSelect().Table("audit_events").Column("action").Where("account_id = ? AND object_type = 'payment'", acme.ID).
+		OrderExpr("id").Scan(t.Context(), &actions); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(actions) != "[create create create create status_change status_change status_change]" {
+		t.Fatalf("journaled payment changes = %v", actions)
 	}
 }
 
@@ -270,5 +285,31 @@ func TestInvoicePaid(t *testing.T) {
 	h.apply(t, event("customer.created", t0+9, map[string]any{"id": "cus_bob", "email": bobEmail}), "applied")
 	if got := one(t, e, tok, fmt.Sprintf("/api/installments/?client=%d", bob)); got["status"] != "paid" {
 		t.Fatalf("bob's instalment = %v", got)
+	}
+}
+
+func TestStripeChangesReachWebhooksOut(t *testing.T) {
+	e := newEnv(t, nil)
+	acme := e.Account("Acme")
+	h := setup(t, e, acme)
+	tok := acme.Owner.Token
+	// A public address: the outbox is checked, nothing is sent (no worker).
+	apptest.Expect(t, e.Post(tok, "/api/webhook-endpoints/", map[string]any{"url": "https://8.8.8.8/hook", "event_types": []string{"*"}}), http.StatusCreated)
+	t0 := time.Now().Unix() - 1000
+	ann := linkCustomer(t, e, h, tok, "cus_ann", t0)
+	ins := apptest.Expect(t, e.Post(tok, "/api/installments/", map[string]any{"client": ann, "amount": "25.00", "currency": "USD",
+		"schedule_date": "2026-01-01", "instalment_number": 1}), http.StatusCreated).Map(t)
+	_ = ins
+	h.apply(t, event("payment_intent.succeeded", t0+1, intent("pi_1", "cus_ann", 2500, "usd", t0)), "applied")
+	h.apply(t, event("charge.refunded", t0+2, charge("ch_1", "pi_1", "cus_ann", 2500, "usd", true, t0)), "applied")
+	h.apply(t, event("invoice.paid", t0+3, map[string]any{"id": "in_1", "amount_paid": 2500, "currency": "usd", "customer": "cus_ann"}), "applied")
+
+	var types []string
+	if err := e.DB.NewSelect().Table("webhook_deliveries").Column("event_type").Where("account_id = ?", acme.ID).
+		Where("event_type <> 'client.created'").OrderExpr("id").Scan(t.Context(), &types); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(types) != "[payment.recorded payment.status_changed instalment.paid]" {
+		t.Fatalf("outbox = %v", types)
 	}
 }

@@ -10,11 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"crm/modules/audit"
 	"crm/modules/billing"
 	"crm/modules/catalog"
 	"crm/modules/clients"
 	"crm/modules/identity/identitytest"
 	"crm/modules/stripe"
+	"crm/modules/webhooks"
 	"crm/platform/apptest"
 
 	"github.com/stripe/stripe-go/v82/webhook"
@@ -36,6 +38,7 @@ func newEnv(t *testing.T, extra fx.Option) *env {
 	}
 	return &env{identitytest.New(t, fx.Options(
 		clients.Module, catalog.Module, billing.Module, stripe.Module,
+		audit.Module, webhooks.Module, // journal sinks, as in cmd/crm (the delivery worker is not started)
 		fx.Provide(
 			func(s *clients.Service) catalog.ClientAccess { return s },
 			func(s *clients.Service) billing.ClientAccess { return s },

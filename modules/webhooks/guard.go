@@ -85,20 +85,20 @@ func (g *guard) checkURL(ctx context.Context, raw string) (string, error) {
 		return raw, nil
 	}
 	lower := strings.ToLower(strings.TrimSuffix(host, "."))
-	if lower == "localhost" || strings.HasSuffix(lower, ".localhost") || !strings.Contains(lower, ".") {
-		return "", errPrivate
-	}
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	addrs, err := g.resolver.LookupNetIP(rctx, "ip", lower)
-	if err != nil {
-		return raw, nil
-	}
 	for _, a := range addrs {
 		if err := g.checkAddr(a); err != nil {
 			return "", err
 		}
 	}
+	// Names that only the local resolver knows (single labels, searched in
+	// the local domains, and *.localhost) point at our own network.
+	if lower == "localhost" || strings.HasSuffix(lower, ".localhost") || !strings.Contains(lower, ".") {
+		return "", errPrivate
+	}
+	_ = err // a name that does not resolve now is accepted: the dialer checks at delivery
 	return raw, nil
 }
 

@@ -19,7 +19,13 @@ import (
 
 // newEnv starts the app with clients, catalog and billing, bound as cmd/crm
 // binds them.
-func newEnv(t *testing.T) *identitytest.Env {
+func newEnv(t *testing.T, opts ...apptest.Option) *identitytest.Env {
+	t.Helper()
+	return newEnvWith(t, fx.Options(), opts...)
+}
+
+// newEnvWith adds more modules (the audit log, for the journal tests).
+func newEnvWith(t *testing.T, extra fx.Option, opts ...apptest.Option) *identitytest.Env {
 	t.Helper()
 	return identitytest.New(t, fx.Options(
 		clients.Module,
@@ -30,7 +36,8 @@ func newEnv(t *testing.T) *identitytest.Env {
 			func(s *clients.Service) billing.ClientAccess { return s },
 			func(s *catalog.Service) billing.ClientPackages { return s },
 		),
-	))
+		extra,
+	), opts...)
 }
 
 var seq atomic.Int64

@@ -64,6 +64,27 @@ func TestOpenAPIDocumentIsCompleteAndSelfContained(t *testing.T) {
 		}
 	})
 
+	// Every schema type is a JSON Schema type (huma writes ["", "null"] for
+	// a nullable schema without a type; the platform removes those).
+	valid := []string{"object", "array", "string", "number", "integer", "boolean", "null"}
+	walk(doc, func(path string, m map[string]any) {
+		if strings.Contains(path, "/properties/type") || strings.Contains(path, "/example") || strings.Contains(path, "securitySchemes") {
+			return // a property named "type", example data, a security scheme
+		}
+		switch ty := m["type"].(type) {
+		case string:
+			if !slices.Contains(valid, ty) {
+				t.Errorf("%s: type %q", path, ty)
+			}
+		case []any:
+			for _, x := range ty {
+				if !slices.Contains(valid, fmt.Sprint(x)) {
+					t.Errorf("%s: type %v", path, ty)
+				}
+			}
+		}
+	})
+
 	tags := map[string]bool{}
 	docTags, _ := doc["tags"].([]any)
 	for _, tg := range docTags {

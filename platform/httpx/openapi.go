@@ -132,6 +132,23 @@ func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 		oapi.Components.Schemas.Map()["Error"] = errorSchema()
 	}
 
+	// The schemas of this operation are registered by now.
+	if oapi.Components != nil && oapi.Components.Schemas != nil {
+		for _, sc := range oapi.Components.Schemas.Map() {
+			admitNullWithoutType(sc)
+		}
+	}
+	for _, p := range op.Parameters {
+		if p != nil {
+			admitNullWithoutType(p.Schema)
+		}
+	}
+	if op.RequestBody != nil {
+		for _, m := range op.RequestBody.Content {
+			admitNullWithoutType(m.Schema)
+		}
+	}
+
 	// Public routes say so: security-defined wants every operation to
 	// declare its security, and an empty requirement means "none".
 	if public && len(op.Security) == 0 {
@@ -202,6 +219,32 @@ func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 	for _, t := range op.Tags {
 		addTag(oapi, t)
 	}
+}
+
+// admitNullWithoutType fixes a nullable schema that has no type (a
+// Nullable[T] field whose T documents itself without one, such as
+// money.Amount, a number or a string): huma would write `type: ["", "null"]`,
+// which is not JSON Schema. A schema without a type admits null already.
+func admitNullWithoutType(s *huma.Schema) {
+	if s == nil {
+		return
+	}
+	if s.Nullable && s.Type == "" {
+		s.Nullable = false
+	}
+	for _, p := range s.Properties {
+		admitNullWithoutType(p)
+	}
+	admitNullWithoutType(s.Items)
+	if ap, ok := s.AdditionalProperties.(*huma.Schema); ok {
+		admitNullWithoutType(ap)
+	}
+	for _, list := range [][]*huma.Schema{s.OneOf, s.AnyOf, s.AllOf} {
+		for _, x := range list {
+			admitNullWithoutType(x)
+		}
+	}
+	admitNullWithoutType(s.Not)
 }
 
 func isLogin(op *huma.Operation) bool {

@@ -100,7 +100,7 @@ func TestDocsPageInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"/api/auth/login/", "/api/auth/me/", "/api/employees/", "/api/employees/{id}/", "/api/accounts/", "/healthz", "/readyz"} {
+	for _, want := range []string{"/api/auth/login/", "/api/auth/me/", "/api/employees/", "/api/employees/{id}/", "/api/accounts/", "/api/clients/", "/api/payments/", "/api/installments/", "/healthz", "/readyz"} {
 		if !slices.Contains(paths, want) {
 			t.Errorf("the page does not show %s; it shows %v", want, paths)
 		}

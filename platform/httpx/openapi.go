@@ -62,6 +62,9 @@ var tagDescriptions = map[string]string{
 	"Installments":     "Scheduled instalments of a client package.",
 	"Stripe customers": "The Stripe customer records of clients.",
 	"Operations":       "Liveness and readiness probes for orchestrators and load balancers.",
+	"Audit":            "The account's audit log: who changed what, and when (admins).",
+	"Webhooks":         "Webhook endpoints that receive the account's events, signed, with their delivery log.",
+	"Stripe":           "The account's Stripe settings, and the webhook Stripe calls for it.",
 }
 
 // errorDocs is what each error status means in this API, with an example

@@ -12,7 +12,7 @@ import (
 // CORS headers: what a browser frontend may send and read.
 const (
 	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, X-Request-ID"
-	corsExposeHeaders = "X-Request-ID, Retry-After, WWW-Authenticate"
+	corsExposeHeaders = "X-Request-ID, Retry-After, WWW-Authenticate, Idempotent-Replayed"
 	corsAllowMethods  = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 )
 

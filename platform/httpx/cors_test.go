@@ -46,8 +46,10 @@ func TestCORSAllowedOrigin(t *testing.T) {
 	if got := r.Header.Get("Access-Control-Allow-Credentials"); got != "" {
 		t.Errorf("credentials allowed without CRM_CORS_CREDENTIALS: %q", got)
 	}
-	if got := r.Header.Get("Access-Control-Expose-Headers"); !strings.Contains(got, "X-Request-ID") {
-		t.Errorf("Access-Control-Expose-Headers = %q, want X-Request-ID in it", got)
+	for _, h := range []string{"X-Request-ID", "Retry-After", "Idempotent-Replayed"} {
+		if got := r.Header.Get("Access-Control-Expose-Headers"); !strings.Contains(got, h) {
+			t.Errorf("Access-Control-Expose-Headers = %q, want %s in it", got, h)
+		}
 	}
 	if got := r.Header.Values("Vary"); !strings.Contains(strings.Join(got, ","), "Origin") {
 		t.Errorf("Vary = %q, want Origin (caches must not mix origins)", got)

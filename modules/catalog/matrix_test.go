@@ -1,0 +1,104 @@
+package catalog_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"crm/platform/apptest"
+)
+
+// statuses per role, in the order of roles: super_admin, admin, employee,
+// viewer (employee with view_all_clients), anon.
+type want [5]int
+
+var (
+	readAll   = want{200, 200, 200, 200, 401}
+	readOther = want{200, 200, 404, 200, 401} // a row of a client the employee does not read
+	created   = want{201, 201, 403, 403, 401}
+	updated   = want{200, 200, 403, 403, 401}
+	deleted   = want{204, 204, 403, 403, 401}
+)
+
+// TestRoleMatrix runs every catalog route as every role.
+func TestRoleMatrix(t *testing.T) {
+	e := newEnv(t)
+	w := newWorld(t, e, "Acme")
+	owner := w.tokens["super_admin"]
+	newPkg := func() int64 { return pkg(t, e, owner, fmt.Sprint("spare ", seq.Add(1))) }
+	newCP := func() int64 { return clientPackage(t, e, owner, w.other, w.pkg) }
+	cases := []struct {
+		name   string
+		method string
+		path   func() string
+		body   func() map[string]any
+		want   want
+	}{
+		{"list packages", "GET", fixed("/api/packages/"), nil, readAll},
+		{"get package", "GET", fixed(path("/api/packages/%d/", w.pkg)), nil, readAll},
+		{"create package", "POST", fixed("/api/packages/"), func() map[string]any { return map[string]any{"package_name": "New"} }, created},
+		{"update package", "PATCH", fixed(path("/api/packages/%d/", w.pkg)), func() map[string]any {
+			return map[string]any{"description": fmt.Sprint("d", seq.Add(1))}
+		}, updated},
+		{"replace package", "PUT", func() string { return path("/api/packages/%d/", newPkg()) }, func() map[string]any {
+			return map[string]any{"package_name": "Replaced"}
+		}, updated},
+		{"delete package", "DELETE", func() string { return path("/api/packages/%d/", newPkg()) }, nil, deleted},
+
+		{"list client packages", "GET", fixed("/api/client-packages/"), nil, readAll},
+		{"get my client package", "GET", fixed(path("/api/client-packages/%d/", w.cp[w.mine])), nil, readAll},
+		{"get other client package", "GET", fixed(path("/api/client-packages/%d/", w.cp[w.other])), nil, readOther},
+		{"create client package", "POST", fixed("/api/client-packages/"), func() map[string]any { return cpBody(w.other, w.pkg) }, created},
+		{"update client package", "PATCH", fixed(path("/api/client-packages/%d/", w.cp[w.other])), func() map[string]any {
+			return map[string]any{"custom_price": fmt.Sprint(seq.Add(1))}
+		}, updated},
+		{"replace client package", "PUT", func() string { return path("/api/client-packages/%d/", newCP()) }, func() map[string]any {
+			return cpBody(w.other, w.pkg)
+		}, updated},
+		{"delete client package", "DELETE", func() string { return path("/api/client-packages/%d/", newCP()) }, nil, deleted},
+	}
+	for _, c := range cases {
+		for i, role := range roles {
+			t.Run(c.name+"/"+role, func(t *testing.T) {
+				req := apptest.Request{Method: c.method, Path: c.path(), Token: w.tokens[role]}
+				if c.body != nil {
+					req.Body = c.body()
+				}
+				r := e.Do(req)
+				if r.Status != c.want[i] {
+					t.Fatalf("%s %s as %s = %s, want %d", req.Method, req.Path, role, r, c.want[i])
+				}
+				if r.Status >= 400 {
+					wantDetail(t, r)
+				}
+			})
+		}
+	}
+}
+
+func fixed(p string) func() string { return func() string { return p } }
+
+// TestClientPackagesFollowTheClient: an employee lists only the client
+// packages of the clients they read; everybody lists every package.
+func TestClientPackagesFollowTheClient(t *testing.T) {
+	e := newEnv(t)
+	w := newWorld(t, e, "Acme")
+	for role, want := range map[string][]int64{
+		"employee": {w.cp[w.mine]},
+		"viewer":   {w.cp[w.mine], w.cp[w.other]},
+		"admin":    {w.cp[w.mine], w.cp[w.other]},
+	} {
+		got := ids(t, e, w.tokens[role], "/api/client-packages/")
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("client packages as %s = %v, want %v", role, got, want)
+		}
+		if got := ids(t, e, w.tokens[role], "/api/packages/"); !slices.Equal(got, []int64{w.pkg}) {
+			t.Errorf("packages as %s = %v", role, got)
+		}
+	}
+	if got := ids(t, e, w.tokens["employee"], path("/api/client-packages/?client=%d", w.other)); len(got) != 0 {
+		t.Errorf("employee filtering on another client = %v", got)
+	}
+}

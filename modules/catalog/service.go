@@ -102,16 +102,22 @@ func loadPackage(ctx context.Context, idb bun.IDB, id int64, forUpdate bool) (*P
 	if err != nil {
 		return nil, err
 	}
+	return p, first(ctx, idb, q, forUpdate)
+}
+
+// first scans the one row q selects into its model, locking it until the
+// transaction ends on PostgreSQL when forUpdate; no row is a 404.
+func first(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, forUpdate bool) error {
 	if forUpdate && db.DialectOf(idb) == db.Postgres {
 		q = q.For("UPDATE")
 	}
 	if err := q.Scan(ctx); err != nil {
 		if db.IsNoRows(err) {
-			return nil, errs.NotFound()
+			return errs.NotFound()
 		}
-		return nil, err
+		return err
 	}
-	return p, nil
+	return nil
 }
 
 // GetPackage returns one package of the account.
@@ -386,16 +392,7 @@ func (s *Service) loadClientPackage(ctx context.Context, idb bun.IDB, id int64, 
 	if err != nil {
 		return nil, err
 	}
-	if forUpdate && db.DialectOf(idb) == db.Postgres {
-		q = q.For("UPDATE")
-	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return nil, errs.NotFound()
-		}
-		return nil, err
-	}
-	return cp, nil
+	return cp, first(ctx, idb, q, forUpdate)
 }
 
 // GetClientPackage returns one client package the caller can read.

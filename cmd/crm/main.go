@@ -62,7 +62,7 @@ func Modules() fx.Option {
 		fx.Provide(func(s *identity.Service) accounts.OwnerCreator { return s }),
 		// Catalog and billing rows follow their client: they ask the clients
 		// module which clients exist and which the caller reads; billing asks
-		// the catalog whose a client package is.
+		// the catalog which client a client package belongs to.
 		fx.Provide(
 			func(s *clients.Service) catalog.ClientAccess { return s },
 			func(s *clients.Service) billing.ClientAccess { return s },

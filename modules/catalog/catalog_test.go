@@ -134,6 +134,8 @@ func TestValidation(t *testing.T) {
 		{map[string]any{"client": w.mine, "package": w.pkg, "custom_price": "1", "payment_schedule": "Weekly", "start_date": "2025-01-01", "status": "paused", "end_date": "2024-12-31"},
 			[]string{"payment_schedule", "status", "end_date"}},
 		{map[string]any{"client": w.mine, "package": w.pkg, "custom_price": "1", "payment_schedule": "PIF", "start_date": "01/02/2025"}, []string{"start_date"}},
+		{map[string]any{"client": w.mine, "package": w.pkg, "custom_price": "1", "payment_schedule": "PIF", "start_date": "0000-01-01", "end_date": "2025-02-30"}, []string{"start_date", "end_date"}},
+		{map[string]any{"client": w.mine, "package": w.pkg, "custom_price": "1", "payment_schedule": "PIF", "start_date": "0999-12-31"}, []string{"start_date"}},
 		{map[string]any{"client": "1", "package": w.pkg, "custom_price": "1", "payment_schedule": "PIF", "start_date": "2025-01-01"}, []string{"client"}},
 		{map[string]any{"client": w.mine, "package": w.pkg, "custom_price": nil, "payment_schedule": "PIF", "start_date": "2025-01-01"}, []string{"custom_price"}},
 	} {

@@ -15,10 +15,14 @@ import (
 // same text on SQLite, so dates compare and sort alike on both.
 type Date struct{ t time.Time }
 
-// ParseDate reads "YYYY-MM-DD".
+// datePattern keeps years from 1000 on: PostgreSQL has no year 0, and no
+// date of this API is older.
+const datePattern = `^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$`
+
+// ParseDate reads "YYYY-MM-DD", from year 1000 to 9999.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
+	if err != nil || t.Year() < 1000 {
 		return Date{}, fmt.Errorf("expected a date as YYYY-MM-DD, got %q", s)
 	}
 	return Date{t}, nil
@@ -70,7 +74,8 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 
 // Schema documents (and has huma check) a date string.
 func (Date) Schema(huma.Registry) *huma.Schema {
-	return &huma.Schema{Type: huma.TypeString, Format: "date", Examples: []any{"2025-01-01"}}
+	return &huma.Schema{Type: huma.TypeString, Format: "date", Pattern: datePattern,
+		PatternDescription: "a date YYYY-MM-DD from year 1000", Examples: []any{"2025-01-01"}}
 }
 
 // Value stores the date as "YYYY-MM-DD".

@@ -68,7 +68,8 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 				fmt.Fprintln(progress, "foreign keys of the new rows are not re-checked row by row: the loader references only rows it has just written")
 			}
 		}
-		l := &loader{w: w, p: p, at: at, hash: passwordHash, rows: rep.Rows}
+		l := &loader{w: w, p: p, at: at, hash: passwordHash, rows: rep.Rows,
+			progress: func(s string) { fmt.Fprintf(progress, "%s (%s%s)\n", s, since(start), cpu(ctx, w)) }}
 		for _, a := range p.Accounts() {
 			if err := l.account(ctx, a); err != nil {
 				return fmt.Errorf("%s: %w", a.Name, err)
@@ -214,6 +215,8 @@ type loader struct {
 	at   time.Time // the load time: created_at of row i is at + i µs
 	hash string
 	rows map[string]int64
+	// progress reports a long load's advance.
+	progress func(string)
 }
 
 func (l *loader) insert(ctx context.Context, table string, cols []string, rows [][]any) error {
@@ -274,6 +277,9 @@ func (l *loader) account(ctx context.Context, a Account) error {
 	for start := 0; start < a.Clients; start += clientBatch {
 		if err := l.clients(ctx, a, accountID, team, pkgIDs, start, min(start+clientBatch, a.Clients)); err != nil {
 			return err
+		}
+		if done := start + clientBatch; done%100_000 == 0 && done < a.Clients {
+			l.progress(fmt.Sprintf("%s: %d of %d clients", a.Name, done, a.Clients))
 		}
 	}
 	return nil

@@ -75,7 +75,7 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 // Schema documents (and has huma check) a date string.
 func (Date) Schema(huma.Registry) *huma.Schema {
 	return &huma.Schema{Type: huma.TypeString, Format: "date", Pattern: datePattern,
-		PatternDescription: "a date YYYY-MM-DD from year 1000", Examples: []any{"2025-01-01"}}
+		Description: "A date YYYY-MM-DD, from year 1000.", Examples: []any{"2025-01-01"}}
 }
 
 // Value stores the date as "YYYY-MM-DD".

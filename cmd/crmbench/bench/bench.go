@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -213,11 +214,13 @@ func Run(ctx context.Context, o Options, report func(Result)) ([]Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	client, tr := newClient(o)
+	defer tr.CloseIdleConnections()
 	if o.ResetPeak {
 		// The logins' memory goes back to the system only after a few
 		// collections: some load first, so the first scenario's peak is
 		// its own.
-		atk := newAttacker(o)
+		atk := newAttacker(o, client)
 		for range atk.Attack(fixed(func(f *fixtures) vegeta.Target { return f.get(f.admin, "/api/auth/me/") })(f),
 			vegeta.Rate{Freq: 0}, 3*time.Second, "settle") {
 		}
@@ -237,7 +240,7 @@ func Run(ctx context.Context, o Options, report func(Result)) ([]Result, error) 
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		r, err := runOne(o, pid, f, s)
+		r, err := runOne(o, pid, client, f, s)
 		if err != nil {
 			return out, fmt.Errorf("%s: %w", s.Name, err)
 		}
@@ -249,23 +252,35 @@ func Run(ctx context.Context, o Options, report func(Result)) ([]Result, error) 
 	return out, nil
 }
 
-func newAttacker(o Options) *vegeta.Attacker {
+// newClient is the one HTTP client of a run: its --connections keep-alive
+// connections serve the warm-ups and every scenario, as a client pool
+// would; a new set per scenario would leave the earlier ones idle on the
+// server, holding its memory until they time out.
+func newClient(o Options) (*http.Client, *http.Transport) {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        o.Connections,
+		MaxIdleConnsPerHost: o.Connections,
+		MaxConnsPerHost:     o.Connections,
+		IdleConnTimeout:     time.Minute,
+	}
+	return &http.Client{Transport: tr, Timeout: o.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, tr
+}
+
+func newAttacker(o Options, client *http.Client) *vegeta.Attacker {
 	c := uint64(o.Connections)
-	return vegeta.NewAttacker(
-		vegeta.Workers(c), vegeta.MaxWorkers(c),
-		vegeta.Connections(o.Connections), vegeta.MaxConnections(o.Connections),
-		vegeta.KeepAlive(true), vegeta.Timeout(o.Timeout), vegeta.Redirects(vegeta.NoFollow),
-	)
+	return vegeta.NewAttacker(vegeta.Workers(c), vegeta.MaxWorkers(c), vegeta.Client(client))
 }
 
 // runOne is a closed loop: C workers, each sending its next request when
 // the previous one is answered (no rate limit), first for the warm-up, then
 // for the measured duration.
-func runOne(o Options, pid int, f *fixtures, s Scenario) (Result, error) {
+func runOne(o Options, pid int, client *http.Client, f *fixtures, s Scenario) (Result, error) {
 	tr := s.targeter(f)
 	max := vegeta.Rate{Freq: 0} // as fast as the workers go
 	if o.Warmup > 0 {
-		atk := newAttacker(o)
+		atk := newAttacker(o, client)
 		for range atk.Attack(tr, max, o.Warmup, s.Name+"-warmup") {
 		}
 	}
@@ -289,7 +304,7 @@ func runOne(o Options, pid int, f *fixtures, s Scenario) (Result, error) {
 	var m vegeta.Metrics
 	var errCount uint64
 	first := ""
-	atk := newAttacker(o)
+	atk := newAttacker(o, client)
 	for res := range atk.Attack(tr, max, o.Duration, s.Name) {
 		m.Add(res)
 		if res.Error != "" {

@@ -317,6 +317,24 @@ func TestSeedBenchExpectedResults(t *testing.T) {
 			Scan(context.Background(), &retiredLogins); err != nil || retiredLogins != 0 {
 			t.Errorf("logins left in a retired bench account: %d, %v", retiredLogins, err)
 		}
+		// Nothing points at a deleted account: the wipe skips row-by-row
+		// foreign key checks only where every referencing table was
+		// emptied first.
+		var tables []string
+		q := "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN (SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c WHERE c.name = 'account_id')"
+		if dbtest.PostgresURL() != "" {
+			q = "SELECT table_name::text FROM information_schema.columns WHERE column_name = 'account_id' AND table_schema = current_schema()"
+		}
+		if err := a.DB.NewRaw(q).Scan(context.Background(), &tables); err != nil || len(tables) < 8 {
+			t.Fatalf("tables with account_id: %v, %v", tables, err)
+		}
+		for _, tb := range tables {
+			var dangling int
+			if err := a.DB.NewRaw(`SELECT count(*) FROM "`+tb+`" WHERE account_id IS NOT NULL AND account_id NOT IN (SELECT id FROM accounts)`).
+				Scan(context.Background(), &dangling); err != nil || dangling != 0 {
+				t.Errorf("%s: %d rows of deleted accounts (%v)", tb, dangling, err)
+			}
+		}
 		// Exactly one live Bench Co.
 		var benchCos int
 		if err := a.DB.NewRaw("SELECT count(*) FROM accounts WHERE name = 'Bench Co'").Scan(context.Background(), &benchCos); err != nil || benchCos != 1 {

@@ -92,7 +92,7 @@ func (s *Service) Authenticate(ctx context.Context, c *auth.Claims) (*auth.Princ
 		Employee
 		AccountName string `bun:"account_name"`
 	}
-	err := s.db.NewSelect().
+	err := db.Use(ctx, s.db).NewSelect().
 		TableExpr("sessions AS s").
 		Join("JOIN employees AS e ON e.id = s.employee_id AND e.account_id = s.account_id").
 		Join("JOIN accounts AS a ON a.id = e.account_id").

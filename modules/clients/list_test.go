@@ -163,7 +163,7 @@ func TestFiltersOrderingPagination(t *testing.T) {
 	fieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/?page=3&page_size=2"), http.StatusNotFound))
 
 	// Bad parameters are 400s naming the parameter.
-	for _, q := range []string{"?ordering=password", "?ordering=account_id", "?status=gone", "?country=XX", "?country=USA", "?coach=abc", "?page=0", "?page_size=abc"} {
+	for _, q := range []string{"?ordering=password", "?ordering=account_id", "?status=gone", "?country=XX", "?country=USA", "?coach=abc", "?page=0", "?page=9223372036854775807", "?page=100000001", "?page_size=abc"} {
 		r := apptest.Expect(t, e.Get(tok, "/api/clients/"+q), http.StatusBadRequest)
 		fieldErrors(t, r)
 	}

@@ -21,7 +21,7 @@ const (
 // ListParams are the pagination and ordering query parameters every list
 // takes. Embed it in a list input.
 type ListParams struct {
-	Page     int    `query:"page" minimum:"1" doc:"Page number, from 1. A page past the end is 404."`
+	Page     int    `query:"page" minimum:"1" maximum:"100000000" doc:"Page number, from 1 to 100000000. A page past the end is 404."`
 	PageSize int    `query:"page_size" minimum:"1" doc:"Results per page: 50 by default, at most 200 (larger values are clamped to 200, as DRF does)."`
 	Ordering string `query:"ordering" maxLength:"200" doc:"Sort field, '-' for descending; several separated by commas. Allowed fields are listed per endpoint."`
 	base     string // scheme://host/path

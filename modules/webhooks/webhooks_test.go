@@ -278,8 +278,10 @@ func TestRetriesUntilTheReceiverAccepts(t *testing.T) {
 	}
 }
 
+// The window is long enough for several attempts (20 ms to 100 ms apart)
+// even on a loaded machine: a 300 ms one left room for a single attempt.
 func TestFailsAfterTheRetryWindow(t *testing.T) {
-	e := newEnv(t, nil, fast, func(c *config.Config) { c.WebhooksRetryFor = 300 * time.Millisecond })
+	e := newEnv(t, nil, fast, func(c *config.Config) { c.WebhooksRetryFor = 2 * time.Second })
 	acme := e.Account("Acme")
 	r := newReceiver(t)
 	r.failures = 1 << 30

@@ -59,6 +59,11 @@ var Serve = fx.Invoke(func(lc fx.Lifecycle, s *httpx.Server, a *authz.Authorizer
 			if err := s.Start(cfg.HTTPAddr); err != nil {
 				return err
 			}
+			if cfg.PprofAddr != "" {
+				if err := httpx.ServePprof(ctx, cfg.PprofAddr, log); err != nil {
+					return err
+				}
+			}
 			log.Info("crm serving", "addr", cfg.HTTPAddr, "version", string(v), "database", db.DialectOf(s.DB()), "policy_dir", a.Dir())
 			return nil
 		},

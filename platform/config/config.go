@@ -41,6 +41,9 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token GET /metrics requires;
 	// empty: /metrics is public (keep it off the public internet).
 	MetricsToken string `env:"CRM_METRICS_TOKEN"`
+	// PprofAddr, when set, serves net/http/pprof on its own listener
+	// (a loopback address only: profiling, never for the internet).
+	PprofAddr string `env:"CRM_PPROF_ADDR"`
 
 	// Webhooks out (modules/webhooks, docs/webhooks.md).
 	// WebhooksAllowPrivate lets endpoint URLs reach loopback, private,

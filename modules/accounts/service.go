@@ -25,10 +25,12 @@ type Service struct {
 }
 
 // OwnerCreator creates the first super_admin of a new account, inside the
-// transaction that creates the account. The identity module is one; cmd/crm
-// binds it.
+// transaction that creates the account, and hears of a rename inside the
+// transaction that makes it (the signed-in employees carry the account's
+// name). The identity module is one; cmd/crm binds it.
 type OwnerCreator interface {
 	CreateOwner(ctx context.Context, tx bun.IDB, accountID int64, accountName, email, password string) (ownerID int64, err error)
+	AccountRenamed(ctx context.Context, tx bun.IDB, accountID int64) error
 }
 
 // NewService builds the service.
@@ -139,6 +141,9 @@ func (s *Service) Update(ctx context.Context, id int64, name *string) (*Account,
 		changes := journal.Diff(map[string][2]any{"name": {old, a.Name}})
 		if len(changes) == 0 {
 			return nil
+		}
+		if err := s.owners.AccountRenamed(ctx, tx, a.ID); err != nil {
+			return err
 		}
 		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "account", ObjectID: a.ID, Changes: changes, Object: a})
 	})

@@ -28,6 +28,8 @@ type Service struct {
 	signer  *auth.Signer
 	authz   *authz.Authorizer
 	journal *journal.Journal
+	// principals caches the callers of live sessions (principals.go).
+	principals principals
 }
 
 // NewService builds the service.
@@ -86,23 +88,31 @@ func itoa(n int) string {
 // ---------------------------------------------------------------- sessions
 
 // Authenticate loads the caller of a verified token: the session must be
-// live and the employee active. Role and permissions are read fresh.
+// live and the employee active. Role and permissions are current: the
+// principal comes from the cache (principals.go), which every change drops,
+// or from the database.
 func (s *Service) Authenticate(ctx context.Context, c *auth.Claims) (*auth.Principal, error) {
+	t := now()
+	p, gen := s.principals.get(c, t)
+	if p != nil {
+		return p, nil
+	}
 	var row struct {
 		Employee
-		AccountName string `bun:"account_name"`
+		AccountName    string    `bun:"account_name"`
+		SessionExpires time.Time `bun:"session_expires"`
 	}
 	err := db.Use(ctx, s.db).NewSelect().
 		TableExpr("sessions AS s").
 		Join("JOIN employees AS e ON e.id = s.employee_id AND e.account_id = s.account_id").
 		Join("JOIN accounts AS a ON a.id = e.account_id").
 		ColumnExpr("e.id, e.account_id, e.email, e.name, e.role, e.permissions, e.is_active").
-		ColumnExpr("a.name AS account_name").
+		ColumnExpr("a.name AS account_name, s.expires_at AS session_expires").
 		Where("s.id = ?", c.SessionID).
 		Where("s.employee_id = ?", c.EmployeeID).
 		Where("s.account_id = ?", c.AccountID).
 		Where("s.revoked_at IS NULL").
-		Where("s.expires_at > ?", now()).
+		Where("s.expires_at > ?", t).
 		Limit(1).
 		Scan(ctx, &row)
 	if err != nil {
@@ -114,8 +124,10 @@ func (s *Service) Authenticate(ctx context.Context, c *auth.Claims) (*auth.Princ
 	if !row.IsActive {
 		return nil, errs.Unauthenticated("Invalid or expired token.")
 	}
-	return &auth.Principal{EmployeeID: row.ID, AccountID: row.AccountID, AccountName: row.AccountName, SessionID: c.SessionID,
-		Email: row.Email, Name: row.Name, Role: row.Role, Permissions: row.Permissions}, nil
+	p = &auth.Principal{EmployeeID: row.ID, AccountID: row.AccountID, AccountName: row.AccountName, SessionID: c.SessionID,
+		Email: row.Email, Name: row.Name, Role: row.Role, Permissions: row.Permissions}
+	s.principals.put(p, row.SessionExpires, gen, t)
+	return p, nil
 }
 
 // LoginResult is what login answers.
@@ -208,12 +220,15 @@ func (s *Service) Logout(ctx context.Context) error {
 	if p == nil {
 		return errs.Unauthenticated("")
 	}
-	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		q, err := tenant.Scope(ctx, tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).Where("s.id = ?", p.SessionID))
 		if err != nil {
 			return err
 		}
 		if _, err := q.Exec(ctx); err != nil {
+			return err
+		}
+		if err := s.stale(ctx, tx, sessionKey(p.SessionID)); err != nil {
 			return err
 		}
 		return s.journal.Record(ctx, tx, journal.Entry{Action: "logout", ObjectType: objectType, ObjectID: p.EmployeeID})
@@ -494,7 +509,7 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*Employ
 	}
 	pol := s.authz.Policy()
 	var out *EmployeeView
-	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		e, err := s.get(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -572,6 +587,9 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*Employ
 			if err := revokeSessions(ctx, tx, e.AccountID, e.ID, ""); err != nil {
 				return err
 			}
+		}
+		if err := s.stale(ctx, tx, employeeKey(e.ID)); err != nil {
+			return err
 		}
 		view := e.view()
 		out = &view
@@ -676,7 +694,7 @@ func sortedCopy(s []string) []string {
 // of theirs is revoked; references to them stay.
 func (s *Service) Deactivate(ctx context.Context, id int64) error {
 	caller := auth.FromContext(ctx)
-	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		e, err := s.get(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -693,6 +711,9 @@ func (s *Service) Deactivate(ctx context.Context, id int64) error {
 		if err := revokeSessions(ctx, tx, e.AccountID, e.ID, ""); err != nil {
 			return err
 		}
+		if err := s.stale(ctx, tx, employeeKey(e.ID)); err != nil {
+			return err
+		}
 		if !e.IsActive {
 			return nil // already inactive: nothing changed
 		}
@@ -707,7 +728,7 @@ func (s *Service) Deactivate(ctx context.Context, id int64) error {
 // employee revokes all of theirs.
 func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword *string, newPassword string) error {
 	caller := auth.FromContext(ctx)
-	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		e, err := s.get(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -743,6 +764,9 @@ func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword *str
 		if err := revokeSessions(ctx, tx, e.AccountID, e.ID, keep); err != nil {
 			return err
 		}
+		if err := s.stale(ctx, tx, employeeKey(e.ID)); err != nil {
+			return err
+		}
 		// No values: the event says that the password changed, never to what.
 		return s.journal.Record(ctx, tx, journal.Entry{Action: "password_change", ObjectType: objectType, ObjectID: e.ID, Object: e.view()})
 	})
@@ -756,7 +780,7 @@ func (s *Service) UpdatePermissions(ctx context.Context, id int64, names []strin
 		return nil, err
 	}
 	var out *EmployeeView
-	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		e, err := s.get(ctx, tx, id, true)
 		if err != nil {
 			return err
@@ -770,6 +794,9 @@ func (s *Service) UpdatePermissions(ctx context.Context, id int64, names []strin
 		old := sortedCopy(e.Permissions)
 		e.Permissions = perms
 		if _, err := tx.NewUpdate().Model(e).Column("permissions").WherePK().Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
+			return err
+		}
+		if err := s.stale(ctx, tx, employeeKey(e.ID)); err != nil {
 			return err
 		}
 		v := e.view()

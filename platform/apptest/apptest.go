@@ -5,6 +5,7 @@ package apptest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,6 +89,23 @@ func New(t testing.TB, modules fx.Option, opts ...Option) *App {
 	}
 	t.Cleanup(func() { _ = a.DB.Close() })
 	return a
+}
+
+// Start runs the app's start hooks (the HTTP listener, background workers
+// such as the principal cache's listener), as `crm serve` does, and stops
+// them when the test ends.
+func (a *App) Start() {
+	a.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := a.fx.Start(ctx); err != nil {
+		a.T.Fatalf("apptest: start: %v", err)
+	}
+	a.T.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		_ = a.fx.Stop(ctx)
+	})
 }
 
 // CopyPolicies copies the embedded policy files into a new temporary folder

@@ -28,6 +28,7 @@ type request struct {
 	begun   bool
 	done    bool
 	err     error
+	after   []func()
 }
 
 // BeginRequest gives ctx a request transaction on d for the account. Nothing
@@ -38,6 +39,24 @@ func BeginRequest(ctx context.Context, d *bun.DB, accountID int64) context.Conte
 		return ctx
 	}
 	return context.WithValue(ctx, requestKey{}, &request{db: d, account: accountID})
+}
+
+// AfterCommit runs fn once the request transaction of ctx has committed,
+// before the answer is written. It reports false, and never runs fn, when
+// ctx has no request transaction (SQLite, or outside a request) or it has
+// already ended.
+func AfterCommit(ctx context.Context, fn func()) bool {
+	r, ok := ctx.Value(requestKey{}).(*request)
+	if !ok {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return false
+	}
+	r.after = append(r.after, fn)
+	return true
 }
 
 func (r *request) get(ctx context.Context) (bun.Tx, error) {
@@ -73,13 +92,21 @@ func EndRequest(ctx context.Context, failed bool) error {
 		return nil
 	}
 	r.done = true
-	if !r.begun {
-		return r.err
-	}
-	if failed {
+	var err error
+	switch {
+	case !r.begun:
+		err = r.err
+	case failed:
 		return r.tx.Rollback()
+	default:
+		err = r.tx.Commit()
 	}
-	return r.tx.Commit()
+	if err == nil {
+		for _, fn := range r.after {
+			fn()
+		}
+	}
+	return err
 }
 
 // TxFrom returns the transaction ctx carries, if any (beginning the request

@@ -139,7 +139,14 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
 }
 
-func loadConfig() (config.Config, error) { return config.Load() }
+// loadConfig reads the configuration of the commands other than serve:
+// they run as the database's owner (migrations, accounts, seeds cross
+// accounts), without the app role that row-level security guards.
+func loadConfig() (config.Config, error) {
+	cfg, err := config.Load()
+	cfg.DBAppRole = ""
+	return cfg, err
+}
 
 // newApp builds the Fx app of the platform and every module.
 func newApp(cfg config.Config, extra ...fx.Option) *fx.App {
@@ -159,7 +166,7 @@ func serve(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig()
+	cfg, err := config.Load() // serves as the app role (CRM_DB_APP_ROLE)
 	if err != nil {
 		return err
 	}
@@ -187,7 +194,7 @@ func migrate(args []string) error {
 	cfg.AutoMigrate = false
 	var d *bun.DB
 	var sets []db.Migrations
-	app := newApp(cfg, fx.Invoke(fx.Annotate(func(x *bun.DB, m []db.Migrations) { d, sets = x, m }, fx.ParamTags(``, `group:"migrations"`))))
+	app := newApp(cfg, fx.Invoke(fx.Annotate(func(x db.Owner, m []db.Migrations) { d, sets = x.DB, m }, fx.ParamTags(``, `group:"migrations"`))))
 	if err := app.Err(); err != nil {
 		return err
 	}

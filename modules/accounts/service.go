@@ -19,7 +19,9 @@ import (
 
 // Service reads and updates the caller's account.
 type Service struct {
-	db      *bun.DB
+	db *bun.DB
+	// owner creates accounts: no account is set while one is created.
+	owner   db.Owner
 	owners  OwnerCreator
 	journal *journal.Journal
 }
@@ -34,17 +36,17 @@ type OwnerCreator interface {
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, owners OwnerCreator, j *journal.Journal) *Service {
-	return &Service{db: d, owners: owners, journal: j}
+func NewService(d *bun.DB, o db.Owner, owners OwnerCreator, j *journal.Journal) *Service {
+	return &Service{db: d, owner: o, owners: owners, journal: j}
 }
 
 // CreateWithOwner creates an account and its super_admin in one transaction.
 // This is deliberate cross-account work, for the CLI (and tests standing in
-// for it).
+// for it), so it runs as the database owner.
 func (s *Service) CreateWithOwner(ctx context.Context, name, email, password string) (*Account, int64, error) {
 	var acc *Account
 	var owner int64
-	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	err := s.owner.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		if acc, err = Create(ctx, tx, name); err != nil {
 			return err

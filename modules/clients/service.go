@@ -69,10 +69,10 @@ func (s *Service) Exists(ctx context.Context, idb bun.IDB, id int64) (bool, erro
 
 // ---------------------------------------------------------------- reads
 
-// query selects the clients the caller can read that match f; mine keeps
-// only those assigned to the caller (my_clients).
-func (s *Service) query(ctx context.Context, f Filter, mine bool) (*bun.SelectQuery, error) {
-	q, err := visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Client)(nil)), s.readScope(ctx))
+// query selects the clients the caller can read (scope) that match f; mine
+// keeps only those assigned to the caller (my_clients).
+func (s *Service) query(ctx context.Context, scope authz.Scope, f Filter, mine bool) (*bun.SelectQuery, error) {
+	q, err := visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Client)(nil)), scope)
 	if err != nil {
 		return nil, err
 	}
@@ -83,44 +83,74 @@ func (s *Service) query(ctx context.Context, f Filter, mine bool) (*bun.SelectQu
 }
 
 // List returns a page of the clients the caller can read (mine: only those
-// assigned to the caller).
+// assigned to the caller). The count of a list filtered by status at most
+// comes from the counters; any other filter counts with the real query.
 func (s *Service) List(ctx context.Context, f Filter, mine bool, p *httpx.ListParams) (*httpx.PageOutput[Client], error) {
-	q, err := s.query(ctx, f, mine)
+	scope := s.readScope(ctx)
+	q, err := s.query(ctx, scope, f, mine)
 	if err != nil {
 		return nil, err
 	}
-	return httpx.List[Client](ctx, q, p, ordering)
-}
-
-// Statistics counts by status the clients the caller can read that match f.
-func (s *Service) Statistics(ctx context.Context, f Filter) (*ClientStatistics, error) {
-	q, err := s.query(ctx, f, false)
+	employee, ok := counted(ctx, scope, f, mine)
+	if !ok {
+		return httpx.List[Client](ctx, q, p, ordering)
+	}
+	expr, err := ordering.SQL(p.Ordering)
 	if err != nil {
 		return nil, err
 	}
-	var rows []struct {
-		Status string `bun:"status"`
-		N      int    `bun:"n"`
-	}
-	if err := q.ColumnExpr("c.status AS status, count(*) AS n").GroupExpr("c.status").Scan(ctx, &rows); err != nil {
+	n, err := countsOf(ctx, db.Use(ctx, s.db), employee)
+	if err != nil {
 		return nil, err
 	}
-	st := &ClientStatistics{}
-	for _, r := range rows {
-		st.Total += r.N
-		switch r.Status {
-		case "active":
-			st.Active = r.N
-		case "inactive":
-			st.Inactive = r.N
-		case "onboarding":
-			st.Onboarding = r.N
-		case "paused":
-			st.Paused = r.N
-		case "cancelled":
-			st.Cancelled = r.N
+	count := n[f.Status]
+	if f.Status == "" {
+		count = 0
+		for _, v := range n {
+			count += v
 		}
 	}
+	var rows []Client
+	if p.Offset() < count {
+		if err := q.Model(&rows).OrderExpr(expr).Limit(int64(p.Limit())).Offset(int64(p.Offset())).Scan(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return httpx.NewPage(p, count, rows)
+}
+
+// Statistics counts by status the clients the caller can read that match
+// f: from the counters when f filters by status at most, else by the real
+// query.
+func (s *Service) Statistics(ctx context.Context, f Filter) (*ClientStatistics, error) {
+	scope := s.readScope(ctx)
+	q, err := s.query(ctx, scope, f, false)
+	if err != nil {
+		return nil, err
+	}
+	n := map[string]int{}
+	if employee, ok := counted(ctx, scope, f, false); ok {
+		if n, err = countsOf(ctx, db.Use(ctx, s.db), employee); err != nil {
+			return nil, err
+		}
+		if f.Status != "" {
+			n = map[string]int{f.Status: n[f.Status]}
+		}
+	} else {
+		var rows []struct {
+			Status string `bun:"status"`
+			N      int    `bun:"n"`
+		}
+		if err := q.ColumnExpr("c.status AS status, count(*) AS n").GroupExpr("c.status").Scan(ctx, &rows); err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			n[r.Status] = r.N
+		}
+	}
+	st := &ClientStatistics{Active: n["active"], Inactive: n["inactive"], Onboarding: n["onboarding"],
+		Paused: n["paused"], Cancelled: n["cancelled"]}
+	st.Total = st.Active + st.Inactive + st.Onboarding + st.Paused + st.Cancelled
 	return st, nil
 }
 

@@ -102,6 +102,54 @@ func (f Filter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 	return q, nil
 }
 
+// clientCount is one row of client_counts (migrations/clients): how many
+// clients of an account (EmployeeID 0) or assigned to one employee have a
+// status. Triggers keep it in the transaction of every write to clients.
+type clientCount struct {
+	bun.BaseModel `bun:"table:client_counts,alias:cc"`
+
+	AccountID  int64
+	EmployeeID int64
+	Status     string
+	N          int
+}
+
+// counted tells whether the counters answer how many clients the caller
+// reads (scope) that match f (mine: only those assigned to the caller), and
+// whose counters: the employee's, or 0 for the whole account. Any filter but
+// status needs the real query.
+func counted(ctx context.Context, scope authz.Scope, f Filter, mine bool) (employee int64, ok bool) {
+	if f != (Filter{Status: f.Status}) {
+		return 0, false
+	}
+	switch {
+	case scope == authz.All && !mine:
+		return 0, true
+	case scope == authz.All || scope == authz.Assigned:
+		if p := auth.FromContext(ctx); p != nil && p.EmployeeID > 0 {
+			return p.EmployeeID, true
+		}
+	}
+	return 0, false
+}
+
+// countsOf reads the counters of employee (0: the whole account) by status.
+func countsOf(ctx context.Context, idb bun.IDB, employee int64) (map[string]int, error) {
+	var rows []clientCount
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model(&rows).Column("status", "n").Where("cc.employee_id = ?", employee))
+	if err != nil {
+		return nil, err
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, err
+	}
+	n := make(map[string]int, len(rows))
+	for _, r := range rows {
+		n[r.Status] = r.N
+	}
+	return n, nil
+}
+
 // ordering is the list's ordering whitelist (docs/clients.md lists it).
 var ordering = httpx.Ordering{
 	Fields: map[string]string{

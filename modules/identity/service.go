@@ -23,7 +23,9 @@ import (
 
 // Service holds the rules about employees and sessions.
 type Service struct {
-	db      *bun.DB
+	db *bun.DB
+	// owner crosses accounts, for login alone (db.Owner).
+	owner   db.Owner
 	hasher  *Hasher
 	signer  *auth.Signer
 	authz   *authz.Authorizer
@@ -33,8 +35,8 @@ type Service struct {
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, h *Hasher, s *auth.Signer, a *authz.Authorizer, j *journal.Journal) *Service {
-	return &Service{db: d, hasher: h, signer: s, authz: a, journal: j}
+func NewService(d *bun.DB, o db.Owner, h *Hasher, s *auth.Signer, a *authz.Authorizer, j *journal.Journal) *Service {
+	return &Service{db: d, owner: o, hasher: h, signer: s, authz: a, journal: j}
 }
 
 // objectType names employees in the journal.
@@ -155,13 +157,17 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 	email = NormalizeEmail(email)
 	t := now()
 	ip := httpx.ClientIP(ctx)
-	reserved, err := reserve(ctx, s.db, email, ip, t)
+	reserved, err := reserve(ctx, s.owner.DB, email, ip, t)
 	if err != nil {
 		return nil, err
 	}
 	var e Employee
-	// Login is by email across accounts: the one deliberate unscoped read.
-	err = s.db.NewSelect().Model(&e).Where("e.email = ?", email).Limit(1).Scan(ctx)
+	// Login is by email across accounts: the one deliberate unscoped read,
+	// as the owner (row-level security would hide every account's rows: no
+	// request has set one yet). The session and the audit events are
+	// written as the owner too, the failed login of no account's email
+	// included.
+	err = s.owner.NewSelect().Model(&e).Where("e.email = ?", email).Limit(1).Scan(ctx)
 	if err != nil && !db.IsNoRows(err) {
 		return nil, err
 	}
@@ -180,13 +186,13 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 		if found {
 			failed.AccountID, failed.ObjectID = e.AccountID, e.ID
 		}
-		if err := db.InTx(ctx, s.db, func(tx bun.Tx) error { return s.journal.Record(ctx, tx, failed) }); err != nil {
+		if err := db.InTx(ctx, s.owner.DB, func(tx bun.Tx) error { return s.journal.Record(ctx, tx, failed) }); err != nil {
 			return nil, err
 		}
 		return nil, errBadCredentials
 	}
 	var res *LoginResult
-	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	err = db.InTx(ctx, s.owner.DB, func(tx bun.Tx) error {
 		if err := release(ctx, tx, reserved); err != nil {
 			return err
 		}

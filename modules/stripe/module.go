@@ -6,6 +6,7 @@ import (
 	"crm/migrations"
 	"crm/platform/boot"
 	"crm/platform/config"
+	"crm/platform/db"
 	"crm/platform/httpx"
 	"crm/platform/journal"
 
@@ -22,12 +23,14 @@ var Module = fx.Module("stripe",
 
 // Service holds the account's Stripe settings and applies its events.
 type Service struct {
-	db        *bun.DB
+	db *bun.DB
+	// owner finds the account of a webhook's path token (nothing else).
+	owner     db.Owner
 	journal   *journal.Journal
 	tolerance time.Duration
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, j *journal.Journal, cfg config.Config) *Service {
-	return &Service{db: d, journal: j, tolerance: cfg.StripeWebhookTolerance}
+func NewService(d *bun.DB, o db.Owner, j *journal.Journal, cfg config.Config) *Service {
+	return &Service{db: d, owner: o, journal: j, tolerance: cfg.StripeWebhookTolerance}
 }

@@ -7,10 +7,10 @@ import (
 	"crm/migrations"
 	"crm/platform/boot"
 	"crm/platform/config"
+	"crm/platform/db"
 	"crm/platform/httpx"
 	"crm/platform/journal"
 
-	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 )
 
@@ -40,7 +40,7 @@ func OptionsFrom(cfg config.Config) WorkerOptions {
 		Timeout: cfg.WebhooksTimeout, AllowPrivate: cfg.WebhooksAllowPrivate, OverdueScan: cfg.WebhooksOverdueScan}
 }
 
-func newWorker(d *bun.DB, log *slog.Logger, cfg config.Config, s *overdueScanner) *Worker {
+func newWorker(d db.Owner, log *slog.Logger, cfg config.Config, s *overdueScanner) *Worker {
 	return NewWorker(d, log, OptionsFrom(cfg), s)
 }
 

@@ -16,12 +16,14 @@ import (
 // overdueScanner announces open instalments past their schedule date: the
 // journal entry "overdue" (instalment.overdue), once per instalment.
 type overdueScanner struct {
-	db      *bun.DB
+	db *bun.DB
+	// owner reads every account's instalments (the scan alone).
+	owner   db.Owner
 	journal *journal.Journal
 }
 
-func newOverdueScanner(d *bun.DB, j *journal.Journal) *overdueScanner {
-	return &overdueScanner{db: d, journal: j}
+func newOverdueScanner(d *bun.DB, o db.Owner, j *journal.Journal) *overdueScanner {
+	return &overdueScanner{db: d, owner: o, journal: j}
 }
 
 const overdueBatch = 200
@@ -29,7 +31,8 @@ const overdueBatch = 200
 // Scan announces each open instalment whose schedule date is before the
 // day of at (UTC) and that was not announced yet. It returns how many it
 // announced. This is deliberate cross-account work by the system: it reads
-// every account's instalments, then records each in its own account.
+// every account's instalments as the database owner, then records each in
+// its own account, under row-level security.
 func (s *overdueScanner) Scan(ctx context.Context, at time.Time) (int, error) {
 	today, err := httpx.ParseDate(at.UTC().Format(time.DateOnly))
 	if err != nil {
@@ -39,7 +42,7 @@ func (s *overdueScanner) Scan(ctx context.Context, at time.Time) (int, error) {
 	afterID := int64(0)
 	for {
 		var due []billing.Instalment
-		err := db.Use(ctx, s.db).NewSelect().Model(&due).
+		err := s.owner.NewSelect().Model(&due).
 			Where("ins.status = ?", "open").
 			Where("ins.schedule_date < ?", today).
 			Where("ins.id > ?", afterID).
@@ -71,7 +74,7 @@ func (s *overdueScanner) Scan(ctx context.Context, at time.Time) (int, error) {
 func (s *overdueScanner) announce(ctx context.Context, ins *billing.Instalment, today httpx.Date) (bool, error) {
 	ctx = tenant.WithAccount(ctx, ins.AccountID) // explicit: the instalment's own account
 	announced := false
-	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	err := db.InAccount(ctx, s.db, ins.AccountID, func(ctx context.Context, tx bun.Tx) error {
 		cur := new(billing.Instalment)
 		q, err := tenant.Scope(ctx, tx.NewSelect().Model(cur).Where("ins.id = ?", ins.ID))
 		if err != nil {
@@ -101,5 +104,5 @@ func (s *overdueScanner) announce(ctx context.Context, ins *billing.Instalment, 
 		return s.journal.Record(ctx, tx, journal.Entry{Action: actionOverdue, ObjectType: "instalment", ObjectID: cur.ID,
 			AccountID: cur.AccountID, Object: cur})
 	})
-	return announced, err
+	return announced && err == nil, err
 }

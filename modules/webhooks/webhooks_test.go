@@ -435,7 +435,7 @@ func TestTwoWorkersDeliverEachEventOnce(t *testing.T) {
 	t.Cleanup(func() { _ = second.Close() })
 	opts := webhooks.OptionsFrom(e.Config)
 	opts.BatchSize = 4
-	workers := []*webhooks.Worker{webhooks.NewWorker(e.DB, nil, opts, nil), webhooks.NewWorker(second, nil, opts, nil)}
+	workers := []*webhooks.Worker{webhooks.NewWorker(db.Owner{DB: e.DB}, nil, opts, nil), webhooks.NewWorker(db.Owner{DB: second}, nil, opts, nil)}
 	var wg sync.WaitGroup
 	claimedBy := make([]int, len(workers))
 	stop := make(chan struct{})

@@ -78,9 +78,10 @@ func (o *WorkerOptions) defaults() {
 // expires, and another worker takes the delivery up again.
 //
 // The worker works for every account at once: this is deliberate
-// cross-account work by the system, by delivery id, never for a request.
+// cross-account work by the system, by delivery id, never for a request, so
+// it runs as the database owner (db.Owner).
 type Worker struct {
-	db      *bun.DB
+	db      db.Owner
 	log     *slog.Logger
 	opts    WorkerOptions
 	client  *http.Client
@@ -92,7 +93,7 @@ type Worker struct {
 }
 
 // NewWorker builds a worker; Start runs it.
-func NewWorker(d *bun.DB, log *slog.Logger, opts WorkerOptions, scanner *overdueScanner) *Worker {
+func NewWorker(d db.Owner, log *slog.Logger, opts WorkerOptions, scanner *overdueScanner) *Worker {
 	opts.defaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -212,7 +213,7 @@ func newToken() string {
 // PostgreSQL, FOR UPDATE SKIP LOCKED lets concurrent workers claim disjoint
 // rows; on SQLite the single UPDATE runs under the database's write lock.
 func (w *Worker) claim(ctx context.Context) ([]claimed, string, error) {
-	idb := db.Use(ctx, w.db)
+	idb := w.db
 	t := now()
 	token := newToken()
 	due := idb.NewSelect().Model((*Delivery)(nil)).Column("wd.id").
@@ -261,7 +262,7 @@ func (w *Worker) deliver(ctx context.Context, c *claimed, token string) {
 		return // stopping: the lease expires and another attempt follows
 	}
 	t := now()
-	upd := db.Use(ctx, w.db).NewUpdate().Model((*Delivery)(nil)).
+	upd := w.db.NewUpdate().Model((*Delivery)(nil)).
 		Set("attempts = attempts + 1").
 		Set("last_attempt_at = ?", t).
 		Set("locked_until = NULL").

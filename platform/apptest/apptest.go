@@ -21,6 +21,7 @@ import (
 	"crm/platform/authz"
 	"crm/platform/boot"
 	"crm/platform/config"
+	"crm/platform/db"
 	"crm/platform/dbtest"
 	"crm/platform/httpx"
 	"crm/policies"
@@ -34,9 +35,14 @@ type App struct {
 	T      testing.TB
 	Config config.Config
 	Server *httpx.Server
-	DB     *bun.DB
-	Authz  *authz.Authorizer
-	fx     *fx.App
+	// DB is the database as its owner (db.Owner), for a test to write
+	// fixtures and read what the API wrote, in every account.
+	DB *bun.DB
+	// AppDB is the API's own pool: on PostgreSQL, as the app role
+	// (crm_app), under row-level security; else the same as DB.
+	AppDB *bun.DB
+	Authz *authz.Authorizer
+	fx    *fx.App
 }
 
 // Option changes the test configuration.
@@ -49,7 +55,9 @@ func WithPolicyDir(dir string) Option { return func(c *config.Config) { c.Policy
 func WithDatabaseURL(u string) Option { return func(c *config.Config) { c.DatabaseURL = u } }
 
 // TestConfig is the configuration tests run with: a fresh database, a fixed
-// secret, a cheap password hash.
+// secret, a cheap password hash, and on PostgreSQL the app role of the
+// environment (crm_app unless CRM_DB_APP_ROLE says otherwise), so every test
+// runs under row-level security.
 func TestConfig(t testing.TB) config.Config {
 	cfg, err := config.Load()
 	if err != nil {
@@ -77,17 +85,22 @@ func New(t testing.TB, modules fx.Option, opts ...Option) *App {
 		o(&cfg)
 	}
 	a := &App{T: t, Config: cfg}
+	var owner db.Owner
 	a.fx = fx.New(
 		fx.Supply(cfg, boot.Version("test")),
 		boot.Module,
 		modules,
 		fx.NopLogger,
-		fx.Populate(&a.Server, &a.DB, &a.Authz),
+		fx.Populate(&a.Server, &a.AppDB, &owner, &a.Authz),
 	)
 	if err := a.fx.Err(); err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
-	t.Cleanup(func() { _ = a.DB.Close() })
+	a.DB = owner.DB
+	t.Cleanup(func() {
+		_ = a.AppDB.Close()
+		_ = a.DB.Close()
+	})
 	return a
 }
 

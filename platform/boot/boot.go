@@ -44,6 +44,8 @@ var Module = fx.Module("platform",
 	),
 	// The platform's own tables (idempotency keys).
 	AsMigrations("platform", migrations.For("platform")),
+	// Row-level security on every tenant table (PostgreSQL).
+	AsMigrations("rls", migrations.For("rls")),
 	metrics.Module,
 	apidocs.Module,
 )
@@ -90,19 +92,36 @@ type dbIn struct {
 	LC         fx.Lifecycle
 }
 
-// OpenDB opens the database and, unless turned off, migrates it.
-func OpenDB(in dbIn) (*bun.DB, error) {
-	d, err := db.Open(in.Config.DatabaseURL, db.Options{MaxOpenConns: in.Config.DBMaxOpenConns})
+// OpenDB opens the database and, unless turned off, migrates it. On
+// PostgreSQL with an app role (CRM_DB_APP_ROLE, crm_app by default) it opens
+// two pools: the API's, whose connections SET ROLE to the app role and so
+// answer to row-level security, and the Owner's, without the role, for
+// migrations and the few paths that cross accounts (db.Owner).
+func OpenDB(in dbIn) (*bun.DB, db.Owner, error) {
+	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole}
+	d, err := db.Open(in.Config.DatabaseURL, opts)
 	if err != nil {
-		return nil, err
+		return nil, db.Owner{}, err
 	}
 	in.LC.Append(fx.StopHook(func() error { return d.Close() }))
+	owner := db.Owner{DB: d}
+	if db.DialectOf(d) == db.Postgres && opts.Role != "" {
+		// The owner's work is small (login, the webhook worker, the
+		// overdue scan): a quarter of the pool.
+		o, err := db.Open(in.Config.DatabaseURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4)})
+		if err != nil {
+			_ = d.Close()
+			return nil, db.Owner{}, err
+		}
+		in.LC.Append(fx.StopHook(func() error { return o.Close() }))
+		owner = db.Owner{DB: o}
+	}
 	if in.Config.AutoMigrate || db.DialectOf(d) == db.SQLite {
-		if err := db.Migrate(context.Background(), d, in.Migrations, in.Log); err != nil {
-			return nil, err
+		if err := db.Migrate(context.Background(), owner.DB, in.Migrations, in.Log); err != nil {
+			return nil, db.Owner{}, err
 		}
 	}
-	return d, nil
+	return d, owner, nil
 }
 
 // AsMigrations adds a module's migrations to the timeline.

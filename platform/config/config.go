@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -30,6 +31,12 @@ type Config struct {
 	Argon2Time      uint32 `env:"CRM_ARGON2_TIME" envDefault:"2"`
 	// DBMaxOpenConns bounds the connection pool.
 	DBMaxOpenConns int `env:"CRM_DB_MAX_OPEN_CONNS" envDefault:"16"`
+	// DBAppRole is the PostgreSQL role the API's connections take (SET ROLE)
+	// to serve: it does not own the tables and answers to row-level security
+	// (docs/security.md). crm migrate creates crm_app; set it empty
+	// (CRM_DB_APP_ROLE=) to serve as the role of the URL, without the
+	// guard. The commands other than serve always run as the URL's role.
+	DBAppRole string `env:"CRM_DB_APP_ROLE"`
 	// DBTimeout bounds every database call of a request, so a lost database
 	// answers 503 quickly instead of hanging.
 	DBTimeout time.Duration `env:"CRM_DB_TIMEOUT" envDefault:"5s"`
@@ -69,11 +76,20 @@ type Config struct {
 	StripeWebhookTolerance time.Duration `env:"CRM_STRIPE_WEBHOOK_TOLERANCE" envDefault:"5m"`
 }
 
+// DefaultDBAppRole is the role the API serves as on PostgreSQL, created by
+// the migrations (migrations/rls).
+const DefaultDBAppRole = "crm_app"
+
 // Load reads the environment.
 func Load() (Config, error) {
 	var c Config
 	if err := env.Parse(&c); err != nil {
 		return c, fmt.Errorf("config: %w", err)
+	}
+	// Unset is crm_app; set and empty is no role (envDefault cannot tell
+	// the two apart).
+	if _, set := os.LookupEnv("CRM_DB_APP_ROLE"); !set {
+		c.DBAppRole = DefaultDBAppRole
 	}
 	return c, nil
 }

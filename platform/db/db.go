@@ -43,6 +43,10 @@ func DialectOf(db bun.IDB) Dialect {
 // Options tune the pool.
 type Options struct {
 	MaxOpenConns int
+	// Role, on PostgreSQL, is the role every connection of the pool takes
+	// (SET ROLE) right after connecting: the API's role, subject to
+	// row-level security (owner.go). Empty: the role of the URL.
+	Role string
 }
 
 // Open opens the database named by rawURL: "sqlite:PATH" (or empty, for the
@@ -68,7 +72,7 @@ func Open(rawURL string, opts Options) (*bun.DB, error) {
 		if !strings.Contains(rawURL, "default_query_exec_mode=") {
 			cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		}
-		sqldb := stdlib.OpenDB(*cfg)
+		sqldb := stdlib.OpenDB(*cfg, withRole(opts.Role)...)
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)

@@ -52,8 +52,25 @@ func Migrate(ctx context.Context, db *bun.DB, sets []Migrations, log *slog.Logge
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if err := enableRLS(ctx, db); err != nil {
+		return err
+	}
 	if log != nil && !group.IsZero() {
 		log.Info("migrations applied", "group", group.ID, "migrations", group.Migrations.String())
+	}
+	return nil
+}
+
+// enableRLS puts row-level security on every tenant table, those of later
+// migrations included (crm_enable_rls, migrations/rls: it only adds what is
+// missing, so a run that finds everything in place changes nothing). Still
+// under the migration lock, so instances starting together do not race.
+func enableRLS(ctx context.Context, d *bun.DB) error {
+	if DialectOf(d) != Postgres {
+		return nil
+	}
+	if _, err := d.ExecContext(ctx, "SELECT crm_enable_rls()"); err != nil {
+		return fmt.Errorf("migrate: row-level security: %w", err)
 	}
 	return nil
 }

@@ -6,8 +6,11 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -173,8 +176,20 @@ func Classify(err error) Kind {
 		}
 		return KindOther
 	}
+	// The database is out of reach: no connection, or one lost mid-query
+	// (a crash closes it: EOF, reset), or the request's time limit
+	// (CRM_DB_TIMEOUT) ran out waiting for it.
 	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) {
+	var netErr net.Error
+	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) {
+		return KindUnavailable
+	}
+	// A transaction database/sql rolled back itself: it does so when the
+	// transaction's context ends (CRM_DB_TIMEOUT) before the commit, which
+	// then fails with ErrTxDone. Nothing was written: the database was too
+	// slow, not the request wrong.
+	if errors.Is(err, sql.ErrTxDone) {
 		return KindUnavailable
 	}
 	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {

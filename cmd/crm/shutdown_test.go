@@ -79,7 +79,7 @@ type inFlight struct {
 // CRM_SHUTDOWN_TIMEOUT, and that every create answered 201 is in the
 // database. On SQLite, and on PostgreSQL when CRM_TEST_POSTGRES_URL is set.
 func TestShutdownFinishesRequestsInFlight(t *testing.T) {
-	const grace = 10 * time.Second
+	const grace = 30 * time.Second // generous: a loaded machine hashes slowly; the bound itself is TestShutdownEndsWithinTheGracePeriod
 	url := dbtest.URL(t)
 	env := crmEnv(url, "CRM_SHUTDOWN_TIMEOUT="+grace.String())
 	const owner, password = "owner@shutdown.example.com", "shutdown-test-password"
@@ -241,9 +241,9 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 }
 
 // TestShutdownEndsWithinTheGracePeriod: a request that never finishes (its
-// body never arrives) does not hold the process: it exits within
-// CRM_SHUTDOWN_TIMEOUT (plus a second for the database and the logs), with
-// status 1, and the stuck connection is closed.
+// body never arrives) does not hold the process: the server waits for it
+// CRM_SHUTDOWN_TIMEOUT and no more, the process exits with status 1 (the
+// grace period cut a request) and the stuck connection is closed.
 func TestShutdownEndsWithinTheGracePeriod(t *testing.T) {
 	const grace = 2 * time.Second
 	url := dbtest.URL(t)
@@ -271,8 +271,8 @@ func TestShutdownEndsWithinTheGracePeriod(t *testing.T) {
 	if took < grace {
 		t.Errorf("crm exited %v after SIGTERM, before the grace period %v, with a request in flight", took, grace)
 	}
-	if took > grace+2*time.Second {
-		t.Errorf("crm exited %v after SIGTERM, want within %v (+1s)", took, grace)
+	if took > grace+time.Second {
+		t.Errorf("crm exited %v after SIGTERM, want within the grace period %v (and a second to close)", took, grace)
 	}
 	var exit *exec.ExitError
 	if !errors.As(p.err, &exit) || exit.ExitCode() != 1 {

@@ -71,7 +71,11 @@ var Serve = fx.Invoke(func(lc fx.Lifecycle, s *httpx.Server, a *authz.Authorizer
 		},
 		OnStop: func(stop context.Context) error {
 			cancel()
-			log.Info("shutting down: finishing requests in flight")
+			log.Info("shutting down: finishing requests in flight", "grace", cfg.ShutdownTimeout.String())
+			// Requests in flight get the grace period, not a moment more; Fx
+			// allows a second beyond it (cmd/crm) to close the database.
+			stop, done := context.WithTimeout(stop, cfg.ShutdownTimeout)
+			defer done()
 			return s.Shutdown(stop)
 		},
 	})

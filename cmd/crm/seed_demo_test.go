@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -206,12 +205,7 @@ func TestServeDemoSeedsAnEmptyDatabaseOnce(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	url := demoEnv(t)
-	bin := filepath.Join(t.TempDir(), "crm")
-	if b := os.Getenv("CRM_TEST_BINARY"); b != "" {
-		bin = b
-	} else if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := crmBinary(t)
 	out := serveDemoBinary(t, bin, "  curl ")
 	demo := parseDemo(t, out)
 

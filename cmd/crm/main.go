@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -144,7 +145,8 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 // accounts), without the app role that row-level security guards.
 func loadConfig() (config.Config, error) {
 	cfg, err := config.Load()
-	cfg.DBAppRole = ""
+	cfg.DatabaseURL = cmp.Or(cfg.DBOwnerURL, cfg.DatabaseURL)
+	cfg.DBAppRole, cfg.DBOwnerURL = "", ""
 	return cfg, err
 }
 

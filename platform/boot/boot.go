@@ -4,6 +4,7 @@
 package boot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -97,10 +98,11 @@ type dbIn struct {
 }
 
 // OpenDB opens the database and, unless turned off, migrates it. On
-// PostgreSQL with an app role (CRM_DB_APP_ROLE, crm_app by default) it opens
-// two pools: the API's, whose connections SET ROLE to the app role and so
-// answer to row-level security, and the Owner's, without the role, for
-// migrations and the few paths that cross accounts (db.Owner).
+// PostgreSQL it opens two pools: the API's, whose connections SET ROLE to
+// the app role (CRM_DB_APP_ROLE, crm_app by default) and so answer to
+// row-level security, and the Owner's (CRM_DB_OWNER_URL, else the same URL
+// without the role), for migrations and the few paths that cross accounts
+// (db.Owner). With neither a role nor an owner URL, one pool is both.
 func OpenDB(in dbIn) (*bun.DB, db.Owner, error) {
 	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole}
 	d, err := db.Open(in.Config.DatabaseURL, opts)
@@ -109,10 +111,11 @@ func OpenDB(in dbIn) (*bun.DB, db.Owner, error) {
 	}
 	in.LC.Append(fx.StopHook(func() error { return d.Close() }))
 	owner := db.Owner{DB: d}
-	if db.DialectOf(d) == db.Postgres && opts.Role != "" {
+	ownerURL := cmp.Or(in.Config.DBOwnerURL, in.Config.DatabaseURL)
+	if db.DialectOf(d) == db.Postgres && (opts.Role != "" || ownerURL != in.Config.DatabaseURL) {
 		// The owner's work is small (login, the webhook worker, the
 		// overdue scan): a quarter of the pool.
-		o, err := db.Open(in.Config.DatabaseURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4)})
+		o, err := db.Open(ownerURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4)})
 		if err != nil {
 			_ = d.Close()
 			return nil, db.Owner{}, err

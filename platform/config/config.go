@@ -37,6 +37,11 @@ type Config struct {
 	// (CRM_DB_APP_ROLE=) to serve as the role of the URL, without the
 	// guard. The commands other than serve always run as the URL's role.
 	DBAppRole string `env:"CRM_DB_APP_ROLE"`
+	// DBOwnerURL is the connection of the tables' owner (migrations, the
+	// commands other than serve, the few paths that cross accounts): empty,
+	// CRM_DATABASE_URL. Set it when CRM_DATABASE_URL logs in as a role that
+	// is not the owner (docs/security.md: a separate login role).
+	DBOwnerURL string `env:"CRM_DB_OWNER_URL"`
 	// DBTimeout bounds every database call of a request, so a lost database
 	// answers 503 quickly instead of hanging.
 	DBTimeout time.Duration `env:"CRM_DB_TIMEOUT" envDefault:"5s"`

@@ -49,6 +49,9 @@ DECLARE
     p     text;
     cond  text;
 BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'crm_app' AND (rolsuper OR rolbypassrls)) THEN
+        RAISE EXCEPTION 'role crm_app must not bypass row-level security (ALTER ROLE crm_app NOSUPERUSER NOBYPASSRLS)';
+    END IF;
     FOR t IN
         SELECT c.oid, c.relname, pg_get_userbyid(c.relowner) AS owner, c.relrowsecurity, c.relforcerowsecurity,
                CASE WHEN c.relname = 'accounts' THEN 'id' ELSE 'account_id' END AS col
@@ -97,3 +100,6 @@ BEGIN
     END LOOP;
 END
 $$;
+--bun:split
+-- Only the owner runs it (functions are executable by PUBLIC by default).
+REVOKE EXECUTE ON FUNCTION crm_enable_rls() FROM PUBLIC;

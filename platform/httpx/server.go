@@ -58,6 +58,7 @@ type Server struct {
 	API    huma.API
 	Routes []Route
 	opts   Options
+	tokens tokenCache
 }
 
 type ctxKey int
@@ -413,7 +414,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		fail(errs.Unauthenticated("Invalid Authorization header: use 'Bearer <token>' or 'Token <token>'."))
 		return
 	}
-	claims, err := s.opts.Signer.Verify(tok)
+	claims, err := s.tokens.verify(s.opts.Signer, tok, time.Now())
 	if err != nil {
 		fail(errs.Unauthenticated("Invalid or expired token."))
 		return

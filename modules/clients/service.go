@@ -91,30 +91,56 @@ func (s *Service) List(ctx context.Context, f Filter, mine bool, p *httpx.ListPa
 	if err != nil {
 		return nil, err
 	}
-	employee, ok := counted(ctx, scope, f, mine)
-	if !ok {
+	employee, counters := counted(ctx, scope, f, mine)
+	search := f.Search != "" && db.DialectOf(s.db) == db.Postgres
+	if !counters && !search {
 		return httpx.List[Client](ctx, q, p, ordering)
 	}
 	expr, err := ordering.SQL(p.Ordering)
 	if err != nil {
 		return nil, err
 	}
-	n, err := countsOf(ctx, db.Use(ctx, s.db), employee)
+	// The counters of the clients listed, or of the account for a search.
+	idb := db.Use(ctx, s.db)
+	n, err := countsOf(ctx, idb, employee)
 	if err != nil {
 		return nil, err
 	}
-	count := n[f.Status]
-	if f.Status == "" {
-		count = 0
+	sum := func(n map[string]int) (total int) {
 		for _, v := range n {
-			count += v
+			total += v
 		}
+		return total
 	}
-	var rows []Client
-	if p.Offset() < count {
-		if err := q.Model(&rows).OrderExpr(expr).Limit(int64(p.Limit())).Offset(int64(p.Offset())).Scan(ctx); err != nil {
+	var count int
+	switch {
+	case counters && f.Status != "":
+		count = n[f.Status]
+	case counters:
+		count = sum(n)
+	default:
+		c, err := q.Count(ctx)
+		if err != nil {
 			return nil, err
 		}
+		count = int(c)
+	}
+	var rows []Client
+	if p.Offset() >= count {
+		return httpx.NewPage(p, count, rows)
+	}
+	page := q.Model(&rows)
+	if search && count*count < (p.Offset()+p.Limit())*sum(n) {
+		// Few matches (the search's count, on the trigram index): read them
+		// all through the trigram index and order them, rather than walk the
+		// ordering's index over the account's clients until the page is
+		// full, which costs about (offset + limit) × clients / matches rows.
+		// OFFSET 0 keeps the subquery apart, so the planner cannot turn it
+		// back into the walk.
+		page = idb.NewSelect().Model(&rows).ModelTableExpr("(? OFFSET 0) AS c", q.Column("c.*"))
+	}
+	if err := page.OrderExpr(expr).Limit(int64(p.Limit())).Offset(int64(p.Offset())).Scan(ctx); err != nil {
+		return nil, err
 	}
 	return httpx.NewPage(p, count, rows)
 }

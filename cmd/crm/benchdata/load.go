@@ -59,12 +59,13 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 		rep.Wiped, rep.Kept, rep.Removed, rep.Retired = wp.Deleted, wp.Kept, wp.Removed, wp.Retired
 		fmt.Fprintf(progress, "wiped the earlier bench dataset: %d accounts deleted, %d retired (%s%s)\n", wp.Removed, len(wp.Retired), since(start), cpu(ctx, w))
 		// After the wipe, which runs with every trigger and check on.
-		if pw, ok := w.(pgWriter); ok {
-			on, err := skipForeignKeyChecks(ctx, pw)
-			if err != nil {
+		var triggersOff []string
+		pw, isPg := w.(pgWriter)
+		if isPg {
+			if triggersOff, err = skipForeignKeyChecks(ctx, pw); err != nil {
 				return err
 			}
-			if on {
+			if triggersOff != nil {
 				fmt.Fprintln(progress, "foreign keys of the new rows are not re-checked row by row: the loader references only rows it has just written")
 			}
 		}
@@ -75,6 +76,12 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 				return fmt.Errorf("%s: %w", a.Name, err)
 			}
 			fmt.Fprintf(progress, "loaded %s: %d clients (%s%s)\n", a.Name, a.Clients, since(start), cpu(ctx, w))
+		}
+		if len(triggersOff) > 0 {
+			if err := recount(ctx, pw, triggersOff, l.accounts); err != nil {
+				return err
+			}
+			fmt.Fprintf(progress, "counters rebuilt: %s (%s%s)\n", strings.Join(triggersOff, ", "), since(start), cpu(ctx, w))
 		}
 		return nil
 	}
@@ -152,28 +159,60 @@ func inPgTx(ctx context.Context, d *bun.DB, fn func(pgx.Tx) error) error {
 	})
 }
 
+// counters are the trigger functions that keep counters of the dataset's
+// tables (migrations/clients, migrations/billing), each with the function
+// that rebuilds them from the rows of some accounts.
+var counters = map[string]string{
+	"clients_count_rows":  "clients_recount",
+	"payments_total_rows": "payments_retotal",
+}
+
 // skipForeignKeyChecks turns off, for this transaction only, the row by row
 // foreign key checks of PostgreSQL (session_replication_role = replica, as
 // pg_restore --disable-triggers does), which cost more than the writes.
 // The loader only references rows it created itself, in the same
-// transaction. It is done only when no table of the dataset has a trigger
-// of its own (a trigger keeping a counter must keep firing), and only when
-// the role may (a superuser); otherwise the checks stay on.
-func skipForeignKeyChecks(ctx context.Context, w pgWriter) (bool, error) {
-	n, err := w.int64s(ctx, `SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-		JOIN pg_namespace s ON s.oid = c.relnamespace
-		WHERE NOT t.tgisinternal AND s.nspname = current_schema() AND c.relname = ANY(?)`, datasetTables)
+// transaction. Replica mode turns off the triggers too, so it is done only
+// when every trigger of the dataset's tables keeps a counter that the
+// loader rebuilds afterwards (recount), and only when the role may (a
+// superuser); otherwise the checks stay on. It returns the rebuild
+// functions to call, or nil when the checks and triggers stay on.
+func skipForeignKeyChecks(ctx context.Context, w pgWriter) ([]string, error) {
+	fns, err := w.texts(ctx, `SELECT DISTINCT p.proname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+		JOIN pg_namespace s ON s.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid
+		WHERE NOT t.tgisinternal AND s.nspname = current_schema() AND c.relname = ANY(?)
+		ORDER BY 1`, datasetTables)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	if n[0] > 0 {
-		return false, nil
+	rebuild := []string{}
+	for _, f := range fns {
+		r, ok := counters[f[0]]
+		if !ok {
+			return nil, nil
+		}
+		rebuild = append(rebuild, r)
 	}
 	if super, err := isSuperuser(ctx, w); err != nil || !super {
-		return false, err
+		return nil, err
 	}
-	_, err = w.exec(ctx, `SET LOCAL session_replication_role = replica`)
-	return err == nil, err
+	if _, err = w.exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
+		return nil, err
+	}
+	return rebuild, nil
+}
+
+// recount turns the triggers back on and rebuilds the counters of the
+// loaded accounts with fns (from skipForeignKeyChecks).
+func recount(ctx context.Context, w pgWriter, fns []string, accounts []int64) error {
+	if _, err := w.exec(ctx, `SET LOCAL session_replication_role = origin`); err != nil {
+		return err
+	}
+	for _, fn := range fns {
+		if _, err := w.exec(ctx, `SELECT `+fn+`(?)`, accounts); err != nil {
+			return fmt.Errorf("rebuild counters (%s): %w", fn, err)
+		}
+	}
+	return nil
 }
 
 func isSuperuser(ctx context.Context, w pgWriter) (bool, error) {
@@ -215,6 +254,8 @@ type loader struct {
 	at   time.Time // the load time: created_at of row i is at + i µs
 	hash string
 	rows map[string]int64
+	// accounts are the ids of the accounts written.
+	accounts []int64
 	// progress reports a long load's advance.
 	progress func(string)
 }
@@ -235,6 +276,7 @@ func (l *loader) account(ctx context.Context, a Account) error {
 		return err
 	}
 	accountID := ids[0]
+	l.accounts = append(l.accounts, accountID)
 	if err := l.insert(ctx, "accounts", []string{"id", "name", "created_at", "updated_at"},
 		[][]any{{accountID, a.Name, l.at, l.at}}); err != nil {
 		return err

@@ -1,6 +1,7 @@
 package httpx_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -112,9 +113,54 @@ func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 					t.Fatalf("body reveals %q: %s", leak, body)
 				}
 			}
+			if c.path == "/healthz" && (len(m) != 1 || m["status"] != "ok") {
+				t.Fatalf("/healthz says more than its status (no version): %s", body)
+			}
 			if c.status == http.StatusMethodNotAllowed && h.Get("Allow") == "" {
 				t.Fatalf("405 without Allow: %v", h)
 			}
 		})
+	}
+}
+
+// TestMalformedRequestAnsweredAsJSON: a request the HTTP parser refuses
+// before any handler (a control character in a header, a broken request
+// line) is still answered as JSON with nosniff and no-store.
+func TestMalformedRequestAnsweredAsJSON(t *testing.T) {
+	e := identitytest.New(t, nil)
+	base := serve(t, e)
+	addr := strings.TrimPrefix(base, "http://")
+	for _, raw := range []string{
+		"GET /api/auth/me/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \x00\r\n\r\n",
+		"GET /api/auth/me/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\x01b\r\n\r\n",
+		"GET /api/employees/?search=a b HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET\r\n\r\n",
+	} {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := conn.Write([]byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			conn.Close()
+			t.Fatalf("%q: %v", raw, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		conn.Close()
+		if resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%q: %d %s, want 400 or 401", raw, resp.StatusCode, body)
+		}
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Server") != "" {
+			t.Errorf("%q: headers %v", raw, resp.Header)
+		}
+		var m map[string]any
+		if json.Unmarshal(body, &m) != nil || m["detail"] == nil {
+			t.Errorf("%q: %d not JSON with a detail: %q", raw, resp.StatusCode, body)
+		}
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"crm/platform/boot"
 	"crm/platform/config"
 	"crm/platform/db"
+	"crm/platform/emailaddr"
 	"crm/policies"
 
 	"github.com/uptrace/bun"
@@ -248,7 +249,7 @@ func createAccount(args []string, stdin io.Reader, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%d\n", acc.ID)
-	fmt.Fprintf(os.Stderr, "account %d %q created with super_admin %s (employee %d)\n", acc.ID, acc.Name, identity.NormalizeEmail(*email), owner)
+	fmt.Fprintf(os.Stderr, "account %d %q created with super_admin %s (employee %d)\n", acc.ID, acc.Name, emailaddr.Normalize(*email), owner)
 	return nil
 }
 

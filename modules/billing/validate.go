@@ -1,11 +1,11 @@
 package billing
 
 import (
-	"net/mail"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"crm/platform/emailaddr"
 	"crm/platform/errs"
 	"crm/platform/httpx"
 )
@@ -15,7 +15,6 @@ const (
 	msgNull     = "This field may not be null."
 	msgBlank    = "This field may not be blank."
 	maxToken    = 255
-	maxEmail    = 254
 )
 
 // msgNoSuchRef is DRF's message for a reference that does not exist (or is
@@ -61,16 +60,13 @@ func token(v *errs.Validation, field, s string) string {
 // email trims and lower-cases an address and checks its syntax; empty stays
 // empty.
 func email(v *errs.Validation, field, s string) string {
-	e := strings.ToLower(strings.TrimSpace(s))
+	e := emailaddr.Normalize(s)
 	switch {
 	case e == "":
-	case utf8.RuneCountInString(e) > maxEmail:
+	case utf8.RuneCountInString(e) > emailaddr.MaxLen:
 		v.Add(field, "Ensure this field has no more than 254 characters.")
-	default:
-		a, err := mail.ParseAddress(e)
-		if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
-			v.Add(field, "Enter a valid email address.")
-		}
+	case !emailaddr.Valid(e):
+		v.Add(field, "Enter a valid email address.")
 	}
 	return e
 }

@@ -1,13 +1,13 @@
 package clients
 
 import (
-	"net/mail"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"crm/platform/emailaddr"
 	"crm/platform/errs"
 
 	"golang.org/x/text/language"
@@ -16,7 +16,6 @@ import (
 // Limits of the contract, in characters.
 const (
 	maxName  = 150
-	maxEmail = 254
 	maxPhone = 50
 	maxNotes = 10000
 )
@@ -53,17 +52,14 @@ func text(v *errs.Validation, field, s string, min, max int, multiline bool) str
 // email trims and lower-cases an address and checks its syntax: one address,
 // no display name, a dotted domain, at most 254 characters.
 func email(v *errs.Validation, field, s string) string {
-	e := strings.ToLower(strings.TrimSpace(s))
+	e := emailaddr.Normalize(s)
 	switch {
 	case e == "":
 		v.Add(field, msgBlank)
-	case utf8.RuneCountInString(e) > maxEmail:
-		v.Add(field, msgTooLong(maxEmail))
-	default:
-		a, err := mail.ParseAddress(e)
-		if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
-			v.Add(field, "Enter a valid email address.")
-		}
+	case utf8.RuneCountInString(e) > emailaddr.MaxLen:
+		v.Add(field, msgTooLong(emailaddr.MaxLen))
+	case !emailaddr.Valid(e):
+		v.Add(field, "Enter a valid email address.")
 	}
 	return e
 }

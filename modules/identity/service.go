@@ -4,7 +4,6 @@ package identity
 
 import (
 	"context"
-	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"crm/platform/auth"
 	"crm/platform/authz"
 	"crm/platform/db"
+	"crm/platform/emailaddr"
 	"crm/platform/errs"
 	"crm/platform/httpx"
 	"crm/platform/journal"
@@ -46,19 +46,15 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 var errBadCredentials = errs.Unauthenticated("Invalid email or password.")
 
-// NormalizeEmail trims and lower-cases an email; login is case-insensitive.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
 func validEmail(field, s string) (string, error) {
-	e := NormalizeEmail(s)
+	e := emailaddr.Normalize(s)
 	if e == "" {
 		return "", errs.Invalid(field, "This field may not be blank.")
 	}
-	if len(e) > 254 {
+	if len(e) > emailaddr.MaxLen {
 		return "", errs.Invalid(field, "Email must be at most 254 characters.")
 	}
-	a, err := mail.ParseAddress(e)
-	if err != nil || a.Address != e || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+	if !emailaddr.Valid(e) {
 		return "", errs.Invalid(field, "Enter a valid email address.")
 	}
 	return e, nil
@@ -154,7 +150,7 @@ type LoginUser struct {
 // unknown email and an inactive employee get the same answer, after the same
 // password hash work.
 func (s *Service) Login(ctx context.Context, email, password string) (*LoginResult, error) {
-	email = NormalizeEmail(email)
+	email = emailaddr.Normalize(email)
 	t := now()
 	ip := httpx.ClientIP(ctx)
 	reserved, err := reserve(ctx, s.owner.DB, email, ip, t)

@@ -128,8 +128,10 @@ func SQLitePath(rawURL string) string {
 // already carries a transaction (the request's), fn runs in it and its
 // error rolls the whole request back.
 func InTx(ctx context.Context, db bun.IDB, fn func(tx bun.Tx) error) error {
-	if tx, ok := TxFrom(ctx); ok {
+	if tx, ok, err := TxFrom(ctx); ok {
 		return fn(tx)
+	} else if err != nil {
+		return err
 	}
 	return db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return fn(tx) })
 }
@@ -189,7 +191,7 @@ func Classify(err error) Kind {
 	// transaction's context ends (CRM_DB_TIMEOUT) before the commit, which
 	// then fails with ErrTxDone. Nothing was written: the database was too
 	// slow, not the request wrong.
-	if errors.Is(err, sql.ErrTxDone) {
+	if errors.Is(err, sql.ErrTxDone) || errors.Is(err, ErrRequestAborted) {
 		return KindUnavailable
 	}
 	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {

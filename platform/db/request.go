@@ -2,6 +2,10 @@ package db
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 
@@ -110,23 +114,61 @@ func EndRequest(ctx context.Context, failed bool) error {
 }
 
 // TxFrom returns the transaction ctx carries, if any (beginning the request
-// transaction when that is the one).
-func TxFrom(ctx context.Context) (bun.Tx, bool) {
+// transaction when that is the one). When the request's transaction could not
+// begin, it answers false and an error wrapping ErrRequestAborted: the caller
+// must not fall back to the pool.
+func TxFrom(ctx context.Context) (bun.Tx, bool, error) {
 	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
-		return tx, true
+		return tx, true, nil
 	}
 	if r, ok := ctx.Value(requestKey{}).(*request); ok {
 		tx, err := r.get(ctx)
-		return tx, err == nil
+		if err != nil {
+			return tx, false, fmt.Errorf("%w: %w", ErrRequestAborted, err)
+		}
+		return tx, true, nil
 	}
-	return bun.Tx{}, false
+	return bun.Tx{}, false, nil
 }
 
 // Use returns the handle queries of ctx must use: the request's transaction
-// when there is one, else fallback. Stores call it for every query.
+// when there is one, else fallback. Stores call it for every query. When the
+// request's transaction could not begin (the database is out of reach), every
+// query of the request fails with ErrRequestAborted (a 503): falling back to
+// the pool would run it without the request's account (row-level security)
+// and outside the request's atomic unit of work.
 func Use(ctx context.Context, fallback bun.IDB) bun.IDB {
-	if tx, ok := TxFrom(ctx); ok {
+	tx, ok, err := TxFrom(ctx)
+	if ok {
 		return tx
+	}
+	if err != nil {
+		return aborted(ctx.Value(requestKey{}).(*request).db)
 	}
 	return fallback
 }
+
+// ErrRequestAborted is what every query of a request whose transaction
+// could not begin returns.
+var ErrRequestAborted = errors.New("db: the request's transaction could not begin")
+
+// abortedDBs holds, per database, a handle whose every query fails with
+// ErrRequestAborted.
+var abortedDBs sync.Map // *bun.DB -> *bun.DB
+
+func aborted(d *bun.DB) *bun.DB {
+	if a, ok := abortedDBs.Load(d); ok {
+		return a.(*bun.DB)
+	}
+	a, _ := abortedDBs.LoadOrStore(d, bun.NewDB(sql.OpenDB(abortedConnector{}), d.Dialect()))
+	return a.(*bun.DB)
+}
+
+type abortedConnector struct{}
+
+func (abortedConnector) Connect(context.Context) (driver.Conn, error) { return nil, ErrRequestAborted }
+func (abortedConnector) Driver() driver.Driver                        { return abortedDriver{} }
+
+type abortedDriver struct{}
+
+func (abortedDriver) Open(string) (driver.Conn, error) { return nil, ErrRequestAborted }

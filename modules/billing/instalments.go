@@ -47,25 +47,25 @@ var instalmentOrdering = httpx.Ordering{
 // create). References are checked when they change.
 func (s *Service) applyInstalment(ctx context.Context, idb bun.IDB, i, old *Instalment, in InstalmentInput, full bool) error {
 	var v errs.Validation
-	if id, ok := need(&v, "client", in.Client, full); ok {
+	if id, ok := in.Client.Need(&v, "client", full); ok {
 		i.ClientID = id
 	}
 	if in.ClientPackage.Set {
 		i.ClientPackageID = in.ClientPackage.Ptr()
 	}
-	if a, ok := need(&v, "amount", in.Amount, full); ok {
+	if a, ok := in.Amount.Need(&v, "amount", full); ok {
 		i.Amount = a
 	}
-	if c, ok := need(&v, "currency", in.Currency, full); ok {
+	if c, ok := in.Currency.Need(&v, "currency", full); ok {
 		i.Currency = currency(&v, "currency", c)
 	}
-	if d, ok := need(&v, "schedule_date", in.ScheduleDate, full); ok {
+	if d, ok := in.ScheduleDate.Need(&v, "schedule_date", full); ok {
 		i.ScheduleDate = d
 	}
-	if st, ok := need(&v, "status", in.Status, false); ok {
+	if st, ok := in.Status.Need(&v, "status", false); ok {
 		i.Status = choice(&v, "status", st, InstalmentStatuses)
 	}
-	if n, ok := need(&v, "instalment_number", in.InstalmentNumber, full); ok {
+	if n, ok := in.InstalmentNumber.Need(&v, "instalment_number", full); ok {
 		if n < 1 || n > 10000 {
 			v.Add("instalment_number", "Ensure this value is between 1 and 10000.")
 		}

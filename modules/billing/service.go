@@ -204,19 +204,19 @@ var paymentOrdering = httpx.Ordering{
 // apply validates in and writes it over p; full (POST) requires the
 // required fields.
 func (in PaymentInput) apply(v *errs.Validation, p *Payment, full bool) {
-	if id, ok := need(v, "client", in.Client, full); ok {
+	if id, ok := in.Client.Need(v, "client", full); ok {
 		p.ClientID = id
 	}
-	if a, ok := need(v, "amount", in.Amount, full); ok {
+	if a, ok := in.Amount.Need(v, "amount", full); ok {
 		p.Amount = a
 	}
-	if c, ok := need(v, "currency", in.Currency, full); ok {
+	if c, ok := in.Currency.Need(v, "currency", full); ok {
 		p.Currency = currency(v, "currency", c)
 	}
-	if st, ok := need(v, "status", in.Status, false); ok {
+	if st, ok := in.Status.Need(v, "status", false); ok {
 		p.Status = choice(v, "status", st, PaymentStatuses)
 	}
-	if d, ok := need(v, "payment_date", in.PaymentDate, false); ok {
+	if d, ok := in.PaymentDate.Need(v, "payment_date", false); ok {
 		p.PaymentDate = d
 	}
 	if in.StripePaymentIntentID.Set {

@@ -39,10 +39,10 @@ var stripeCustomerOrdering = httpx.Ordering{
 
 func (s *Service) applyStripeCustomer(ctx context.Context, idb bun.IDB, c, old *StripeCustomer, in StripeCustomerInput, full bool) error {
 	var v errs.Validation
-	if id, ok := need(&v, "client", in.Client, full); ok {
+	if id, ok := in.Client.Need(&v, "client", full); ok {
 		c.ClientID = id
 	}
-	if id, ok := need(&v, "stripe_customer_id", in.StripeCustomerID, full); ok {
+	if id, ok := in.StripeCustomerID.Need(&v, "stripe_customer_id", full); ok {
 		if c.StripeCustomerID = token(&v, "stripe_customer_id", id); c.StripeCustomerID == "" {
 			v.Add("stripe_customer_id", msgBlank)
 		}
@@ -50,7 +50,7 @@ func (s *Service) applyStripeCustomer(ctx context.Context, idb bun.IDB, c, old *
 	if in.Email.Set {
 		c.Email = email(&v, "email", in.Email.Value)
 	}
-	if st, ok := need(&v, "status", in.Status, false); ok {
+	if st, ok := in.Status.Need(&v, "status", false); ok {
 		c.Status = choice(&v, "status", st, StripeCustomerStatuses)
 	}
 	if old == nil || c.ClientID != old.ClientID {

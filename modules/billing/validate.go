@@ -7,37 +7,17 @@ import (
 
 	"crm/platform/emailaddr"
 	"crm/platform/errs"
-	"crm/platform/httpx"
 )
 
 const (
-	msgRequired = "This field is required."
-	msgNull     = "This field may not be null."
-	msgBlank    = "This field may not be blank."
-	maxToken    = 255
+	msgBlank = "This field may not be blank."
+	maxToken = 255
 )
 
 // msgNoSuchRef is DRF's message for a reference that does not exist (or is
 // another account's, or a client the caller may not read: the same words).
 func msgNoSuchRef(id int64) string {
 	return `Invalid pk "` + strconv.FormatInt(id, 10) + `" - object does not exist.`
-}
-
-// need returns a field's value when it is to be written: absent is "required"
-// on a full write (POST, PUT) and skipped otherwise (PATCH); null is refused.
-func need[T any](v *errs.Validation, field string, n httpx.Nullable[T], full bool) (T, bool) {
-	var zero T
-	switch {
-	case !n.Set:
-		if full {
-			v.Add(field, msgRequired)
-		}
-		return zero, false
-	case n.Null:
-		v.Add(field, msgNull)
-		return zero, false
-	}
-	return n.Value, true
 }
 
 // token checks an identifier from another system (a Stripe id): trimmed, at

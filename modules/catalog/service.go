@@ -67,7 +67,7 @@ type PackageInput struct {
 
 func (in PackageInput) apply(p *Package, full bool) error {
 	var v errs.Validation
-	if name, ok := need(&v, "package_name", in.PackageName, full); ok {
+	if name, ok := in.PackageName.Need(&v, "package_name", full); ok {
 		p.PackageName = text(&v, "package_name", name, 1, maxName, false)
 	}
 	if in.Description.Set {
@@ -304,32 +304,32 @@ var clientPackageOrdering = httpx.Ordering{
 // checked only when they change; every failing field is reported at once.
 func (s *Service) apply(ctx context.Context, idb bun.IDB, cp, old *ClientPackage, in ClientPackageInput, full bool) error {
 	var v errs.Validation
-	if id, ok := need(&v, "client", in.Client, full); ok {
+	if id, ok := in.Client.Need(&v, "client", full); ok {
 		cp.ClientID = id
 	}
-	if id, ok := need(&v, "package", in.Package, full); ok {
+	if id, ok := in.Package.Need(&v, "package", full); ok {
 		cp.PackageID = id
 	}
-	if a, ok := need(&v, "custom_price", in.CustomPrice, full); ok {
+	if a, ok := in.CustomPrice.Need(&v, "custom_price", full); ok {
 		cp.CustomPrice = a
 	}
 	if in.MonthlyPaymentAmount.Set {
 		cp.MonthlyPaymentAmount = in.MonthlyPaymentAmount.Ptr()
 	}
-	if sch, ok := need(&v, "payment_schedule", in.PaymentSchedule, full); ok {
+	if sch, ok := in.PaymentSchedule.Need(&v, "payment_schedule", full); ok {
 		if slices.Contains(PaymentSchedules, sch) {
 			cp.PaymentSchedule = sch
 		} else {
 			v.Add("payment_schedule", msgChoice(sch, PaymentSchedules))
 		}
 	}
-	if d, ok := need(&v, "start_date", in.StartDate, full); ok {
+	if d, ok := in.StartDate.Need(&v, "start_date", full); ok {
 		cp.StartDate = d
 	}
 	if in.EndDate.Set {
 		cp.EndDate = in.EndDate.Ptr()
 	}
-	if st, ok := need(&v, "status", in.Status, false); ok {
+	if st, ok := in.Status.Need(&v, "status", false); ok {
 		if slices.Contains(ClientPackageStatuses, st) {
 			cp.Status = st
 		} else {

@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"crm/platform/errs"
-	"crm/platform/httpx"
 )
 
 // Limits of the contract, in characters.
@@ -17,9 +16,7 @@ const (
 )
 
 const (
-	msgRequired = "This field is required."
-	msgNull     = "This field may not be null."
-	msgBlank    = "This field may not be blank."
+	msgBlank = "This field may not be blank."
 )
 
 // msgNoSuchRef is DRF's message for a reference that does not exist (or is
@@ -30,23 +27,6 @@ func msgNoSuchRef(id int64) string {
 
 func msgChoice(value string, choices []string) string {
 	return `"` + value + `" is not a valid choice: ` + strings.Join(choices, ", ") + "."
-}
-
-// need returns a field's value when it is to be written: absent is "required"
-// on a full write (POST, PUT) and skipped otherwise (PATCH); null is refused.
-func need[T any](v *errs.Validation, field string, n httpx.Nullable[T], full bool) (T, bool) {
-	var zero T
-	switch {
-	case !n.Set:
-		if full {
-			v.Add(field, msgRequired)
-		}
-		return zero, false
-	case n.Null:
-		v.Add(field, msgNull)
-		return zero, false
-	}
-	return n.Value, true
 }
 
 // text trims s and checks its length in characters and that it holds no

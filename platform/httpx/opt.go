@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 
+	"crm/platform/errs"
+
 	"github.com/danielgtaylor/huma/v2"
 )
 
@@ -13,6 +15,24 @@ type Nullable[T any] struct {
 	Set   bool
 	Null  bool
 	Value T
+}
+
+// Need returns the field's value when it is to be written: absent is
+// "required" on a full write (POST, PUT) and skipped otherwise (PATCH); null
+// is refused.
+func (n Nullable[T]) Need(v *errs.Validation, field string, full bool) (T, bool) {
+	var zero T
+	switch {
+	case !n.Set:
+		if full {
+			v.Add(field, "This field is required.")
+		}
+		return zero, false
+	case n.Null:
+		v.Add(field, "This field may not be null.")
+		return zero, false
+	}
+	return n.Value, true
 }
 
 // UnmarshalJSON records that the field was sent.

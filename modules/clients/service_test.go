@@ -10,6 +10,7 @@ import (
 	"crm/modules/clients"
 	"crm/platform/apptest"
 	"crm/platform/auth"
+	"crm/platform/db"
 	"crm/platform/journal"
 	"crm/platform/tenant"
 
@@ -39,6 +40,22 @@ func (tableSink) Write(ctx context.Context, tx bun.IDB, e *journal.Entry) error 
 	return err
 }
 
+// createJournal creates the table tableSink writes. On PostgreSQL the app
+// serves as crm_app, which may use only the tables granted to it: the test
+// grants it this one.
+func createJournal(t *testing.T, d *bun.DB) {
+	t.Helper()
+	qs := []string{`CREATE TABLE test_journal (action TEXT, object_type TEXT, object_id BIGINT, changes TEXT, has_object BOOLEAN)`}
+	if db.DialectOf(d) == db.Postgres {
+		qs = append(qs, `GRANT SELECT, INSERT ON test_journal TO crm_app`)
+	}
+	for _, q := range qs {
+		if _, err := d.ExecContext(t.Context(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func journalRows(t *testing.T, db *bun.DB) []journalRow {
 	t.Helper()
 	var rows []journalRow
@@ -53,9 +70,7 @@ func journalRows(t *testing.T, db *bun.DB) []journalRow {
 // records nothing.
 func TestWritesAreJournaled(t *testing.T) {
 	e := newEnv(t, journal.AsSink(func() tableSink { return tableSink{} }))
-	if _, err := e.DB.ExecContext(t.Context(), `CREATE TABLE test_journal (action TEXT, object_type TEXT, object_id BIGINT, changes TEXT, has_object BOOLEAN)`); err != nil {
-		t.Fatal(err)
-	}
+	createJournal(t, e.DB)
 	a := e.Account("Journal")
 	tok := a.Owner.Token
 	c := create(t, e, tok, body("status", "onboarding"))
@@ -116,14 +131,10 @@ func TestWritesAreJournaled(t *testing.T) {
 func TestDeleteWithBillingRecordsIs409(t *testing.T) {
 	e := newEnv(t, journal.AsSink(func() tableSink { return tableSink{} }))
 	ctx := t.Context()
-	for _, q := range []string{
-		`CREATE TABLE test_journal (action TEXT, object_type TEXT, object_id BIGINT, changes TEXT, has_object BOOLEAN)`,
-		`CREATE TABLE test_billing (account_id BIGINT NOT NULL, client_id BIGINT NOT NULL,
-			FOREIGN KEY (account_id, client_id) REFERENCES clients (account_id, id))`,
-	} {
-		if _, err := e.DB.ExecContext(ctx, q); err != nil {
-			t.Fatal(err)
-		}
+	createJournal(t, e.DB)
+	if _, err := e.DB.ExecContext(ctx, `CREATE TABLE test_billing (account_id BIGINT NOT NULL, client_id BIGINT NOT NULL,
+		FOREIGN KEY (account_id, client_id) REFERENCES clients (account_id, id))`); err != nil {
+		t.Fatal(err)
 	}
 	a := e.Account("Billing")
 	c := create(t, e, a.Owner.Token, body())

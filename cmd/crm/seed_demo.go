@@ -21,6 +21,7 @@ import (
 	"crm/modules/accounts"
 	"crm/platform/boot"
 	"crm/platform/config"
+	"crm/platform/db"
 	"crm/platform/httpx"
 
 	"github.com/gofiber/fiber/v2"
@@ -100,7 +101,7 @@ func seedDemoCommand(args []string, stdout io.Writer) error {
 // the database has no account yet, seeds the demo account and prints its
 // logins.
 func serveDemo(cfg config.Config, stdout io.Writer) error {
-	var d *bun.DB
+	var d db.Owner // every account counts, not the ones row-level security shows
 	var srv *httpx.Server
 	var acc *accounts.Service
 	app := newApp(cfg, boot.Serve, fx.Populate(&d, &srv, &acc))

@@ -263,16 +263,11 @@ func (s *Service) ListPayments(ctx context.Context, f PaymentFilter, p *httpx.Li
 }
 
 // paymentTotal is one row of payment_totals (migrations/billing): the count
-// and sum of an account's payments of one currency and status. Triggers
-// keep it in the transaction of every write to payments.
+// and sum of an account's payments of one currency and status, spread over
+// slot rows on PostgreSQL (a total is the sum of its slots). Triggers keep
+// it in the transaction of every write to payments.
 type paymentTotal struct {
 	bun.BaseModel `bun:"table:payment_totals,alias:pt"`
-
-	AccountID   int64
-	Currency    string
-	Status      string
-	N           int
-	AmountCents money.Amount
 }
 
 // PaymentStatistics counts and sums (exactly, in cents) the payments the
@@ -292,7 +287,8 @@ func (s *Service) PaymentStatistics(ctx context.Context, f PaymentFilter) (*Stat
 	}
 	if httpx.RouteScope(ctx) == authz.All && f.Client == 0 {
 		q, err = tenant.Scope(ctx, db.Use(ctx, s.db).NewSelect().Model((*paymentTotal)(nil)).
-			ColumnExpr("pt.currency AS currency, pt.status AS status, pt.n AS n, pt.amount_cents AS total").Where("pt.n <> 0"))
+			ColumnExpr("pt.currency AS currency, pt.status AS status, CAST(sum(pt.n) AS BIGINT) AS n, sum(pt.amount_cents) AS total").
+			GroupExpr("pt.currency, pt.status").Having("sum(pt.n) <> 0"))
 		if err != nil {
 			return nil, err
 		}

@@ -104,14 +104,13 @@ func (f Filter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 
 // clientCount is one row of client_counts (migrations/clients): how many
 // clients of an account (EmployeeID 0) or assigned to one employee have a
-// status. Triggers keep it in the transaction of every write to clients.
+// status, spread over slot rows on PostgreSQL (a counter is the sum of its
+// slots). Triggers keep it in the transaction of every write to clients.
 type clientCount struct {
 	bun.BaseModel `bun:"table:client_counts,alias:cc"`
 
-	AccountID  int64
-	EmployeeID int64
-	Status     string
-	N          int
+	Status string
+	N      int
 }
 
 // counted tells whether the counters answer how many clients the caller
@@ -136,7 +135,8 @@ func counted(ctx context.Context, scope authz.Scope, f Filter, mine bool) (emplo
 // countsOf reads the counters of employee (0: the whole account) by status.
 func countsOf(ctx context.Context, idb bun.IDB, employee int64) (map[string]int, error) {
 	var rows []clientCount
-	q, err := tenant.Scope(ctx, idb.NewSelect().Model(&rows).Column("status", "n").Where("cc.employee_id = ?", employee))
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model(&rows).
+		ColumnExpr("cc.status, CAST(sum(cc.n) AS BIGINT) AS n").Where("cc.employee_id = ?", employee).GroupExpr("cc.status"))
 	if err != nil {
 		return nil, err
 	}

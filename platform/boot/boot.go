@@ -173,7 +173,6 @@ type serverIn struct {
 	Authz   *authz.Authorizer
 	Signer  *auth.Signer
 	Authn   auth.Authenticator
-	Version Version
 	Routes  []httpx.Route      `group:"routes"`
 	Setup   []func(*fiber.App) `group:"http_setup"`
 	Observe httpx.Observer     `optional:"true"`
@@ -192,7 +191,7 @@ func NewServer(in serverIn) (*httpx.Server, error) {
 	}
 	return httpx.New(httpx.Options{
 		Log: in.Log, DB: in.DB, Authz: in.Authz, Signer: in.Signer, Authn: in.Authn,
-		Routes: in.Routes, Version: string(in.Version), TrustProxy: in.Config.TrustProxy,
+		Routes: in.Routes, TrustProxy: in.Config.TrustProxy,
 		DBTimeout: in.Config.DBTimeout, Observe: in.Observe, Setup: setup,
 	})
 }

@@ -75,7 +75,7 @@ func Open(rawURL string, opts Options) (*bun.DB, error) {
 		if !strings.Contains(rawURL, "default_query_exec_mode=") {
 			cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		}
-		sqldb := stdlib.OpenDB(*cfg, withRole(opts.Role)...)
+		sqldb := sql.OpenDB(beginConnector{stdlib.GetConnector(*cfg, withRole(opts.Role)...)})
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)

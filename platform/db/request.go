@@ -69,15 +69,20 @@ func (r *request) get(ctx context.Context) (bun.Tx, error) {
 	if r.begun || r.err != nil {
 		return r.tx, r.err
 	}
-	tx, err := r.db.BeginTx(ctx, nil)
+	// A pool opened by Open sends BEGIN and the account in one round trip
+	// (begin.go); any other sets it with a second statement.
+	b := &accountBegin{account: r.account}
+	tx, err := r.db.BeginTx(context.WithValue(ctx, accountBeginKey{}, b), nil)
 	if err != nil {
 		r.err = err
 		return tx, err
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT set_config('app.account_id', ?, true)", strconv.FormatInt(r.account, 10)); err != nil {
-		_ = tx.Rollback()
-		r.err = err
-		return tx, err
+	if !b.set {
+		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.account_id', ?, true)", strconv.FormatInt(r.account, 10)); err != nil {
+			_ = tx.Rollback()
+			r.err = err
+			return tx, err
+		}
 	}
 	r.tx, r.begun = tx, true
 	return tx, nil

@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 
 	"crm/platform/db"
@@ -55,5 +56,39 @@ func TestRequestThatCannotBeginRunsNothing(t *testing.T) {
 	}
 	if err := db.EndRequest(ctx, false); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BEGIN and the account go to PostgreSQL together (begin.go): the account
+// holds for its request's transaction only, on a connection the next
+// request, committed or rolled back, reuses with its own.
+func TestRequestAccountIsTheRequestsOnly(t *testing.T) {
+	if dbtest.PostgresURL() == "" {
+		t.Skip("the request transaction exists on PostgreSQL only")
+	}
+	d, err := db.Open(dbtest.URL(t), db.Options{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	setting := func(q bun.IDB) string {
+		t.Helper()
+		var s string
+		if err := q.NewSelect().ColumnExpr("coalesce(current_setting('app.account_id', true), '')").Scan(context.Background(), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for i, account := range []int64{42, 7, 9} {
+		ctx := db.BeginRequest(context.Background(), d, account)
+		if got, want := setting(db.Use(ctx, d)), strconv.FormatInt(account, 10); got != want {
+			t.Fatalf("request %d: account %q, want %q", i, got, want)
+		}
+		if err := db.EndRequest(ctx, i == 1); err != nil {
+			t.Fatal(err)
+		}
+		if got := setting(d); got != "" {
+			t.Fatalf("after request %d the pool's connection keeps account %q", i, got)
+		}
 	}
 }

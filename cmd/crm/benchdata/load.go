@@ -13,7 +13,6 @@ import (
 	"crm/platform/db"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -151,7 +150,8 @@ func inPgTx(ctx context.Context, d *bun.DB, fn func(pgx.Tx) error) error {
 	}
 	defer conn.Close()
 	return conn.Raw(func(dc any) error {
-		sc, ok := dc.(*stdlib.Conn)
+		// pgx's connection, or platform/db's wrapper around it.
+		sc, ok := dc.(interface{ Conn() *pgx.Conn })
 		if !ok {
 			return errors.New("benchdata: the PostgreSQL driver is not pgx")
 		}

@@ -1,13 +1,17 @@
 package identity_test
 
 import (
+	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"crm/modules/identity/identitytest"
 	"crm/platform/apptest"
+	"crm/platform/config"
 )
 
 func TestLoginMeLogout(t *testing.T) {
@@ -104,5 +108,57 @@ func TestFailedLoginLimitIsExactUnderConcurrency(t *testing.T) {
 	}
 	if m := r.Map(t); m["detail"] == nil {
 		t.Fatalf("no detail: %s", r.Body)
+	}
+}
+
+// A burst of logins queues for the password hasher (at most GOMAXPROCS
+// argon2id hashes at once, each holding its memory cost): those still
+// waiting at the request's time limit get a 503 with the JSON error, never a
+// 500, and the others sign in.
+func TestLoginBurstQueuesForTheHasher(t *testing.T) {
+	const limit = 2 * time.Second
+	e := identitytest.New(t, nil, func(c *config.Config) {
+		c.Argon2MemoryKiB, c.Argon2Time = 19*1024, 2 // the production default
+		c.DBTimeout = limit
+	})
+	owners := make([]string, 8)
+	for i := range owners {
+		owners[i] = e.Account(fmt.Sprintf("Burst %d", i)).Owner.Email
+	}
+	// Enough logins that the last would wait several times the limit for
+	// a slot, whatever this machine's speed: one login alone takes d.
+	start := time.Now()
+	apptest.Expect(t, e.Post("", "/api/auth/login/", map[string]string{"email": owners[0], "password": identitytest.Password}), http.StatusOK)
+	d := time.Since(start)
+	burst := min(runtime.GOMAXPROCS(0)*(int(4*limit/d)+2), 1000)
+	var wg sync.WaitGroup
+	answers := make([]*apptest.Response, burst)
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = e.Post("", "/api/auth/login/", map[string]string{"email": owners[i%len(owners)], "password": identitytest.Password})
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, r := range answers {
+		count[r.Status]++
+		switch r.Status {
+		case http.StatusOK:
+			if r.Map(t)["token"] == nil {
+				t.Fatalf("200 without a token: %s", r.Body)
+			}
+		case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+			if m := r.Map(t); m["detail"] == nil {
+				t.Fatalf("%d without the JSON error: %s", r.Status, r.Body)
+			}
+		default:
+			t.Fatalf("login in a burst: %s", r)
+		}
+	}
+	t.Logf("%d logins at once: %v", burst, count)
+	if count[http.StatusOK] == 0 || count[http.StatusServiceUnavailable] == 0 {
+		t.Fatalf("statuses = %v, want some 200 (the first in the queue) and some 503 (those past the limit)", count)
 	}
 }

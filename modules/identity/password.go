@@ -1,6 +1,8 @@
 package identity
 
 import (
+	"context"
+	"runtime"
 	"strings"
 	"unicode"
 
@@ -9,31 +11,46 @@ import (
 	"github.com/alexedwards/argon2id"
 )
 
-// Hasher hashes passwords with argon2id.
+// Hasher hashes passwords with argon2id, at most GOMAXPROCS at once: each
+// takes the configured memory (19 MiB by default) and a core, so a burst of
+// logins queues instead of exhausting both.
 type Hasher struct {
 	params *argon2id.Params
 	dummy  string // verified against for an unknown email, so it takes as long
+	slots  chan struct{}
 }
 
 // NewHasher builds a hasher with the configured cost.
 func NewHasher(memoryKiB, iterations uint32) *Hasher {
 	p := &argon2id.Params{Memory: memoryKiB, Iterations: iterations, Parallelism: 1, SaltLength: 16, KeyLength: 32}
-	h := &Hasher{params: p}
+	h := &Hasher{params: p, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	h.dummy, _ = argon2id.CreateHash("not a password of anybody", p)
 	return h
 }
 
 // Hash returns the encoded argon2id hash of pw.
-func (h *Hasher) Hash(pw string) (string, error) { return argon2id.CreateHash(pw, h.params) }
+func (h *Hasher) Hash(pw string) (string, error) {
+	h.slots <- struct{}{}
+	defer func() { <-h.slots }()
+	return argon2id.CreateHash(pw, h.params)
+}
 
 // Verify tells whether pw matches hash; an empty hash still costs a verify.
-func (h *Hasher) Verify(pw, hash string) bool {
+// When ctx ends (the request's time limit) before a slot is free, it
+// answers a 503.
+func (h *Hasher) Verify(ctx context.Context, pw, hash string) (bool, error) {
+	select {
+	case h.slots <- struct{}{}:
+	case <-ctx.Done():
+		return false, errs.Unavailable(ctx.Err())
+	}
+	defer func() { <-h.slots }()
 	if hash == "" {
 		_, _ = argon2id.ComparePasswordAndHash(pw, h.dummy)
-		return false
+		return false, nil
 	}
 	ok, err := argon2id.ComparePasswordAndHash(pw, hash)
-	return err == nil && ok
+	return err == nil && ok, nil
 }
 
 // checkPassword applies the contract's rules: at least 8 characters, not

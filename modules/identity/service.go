@@ -172,7 +172,10 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 	if found {
 		hash = e.PasswordHash
 	}
-	ok := s.hasher.Verify(password, hash)
+	ok, err := s.hasher.Verify(ctx, password, hash)
+	if err != nil {
+		return nil, err
+	}
 	if !found || !ok || !e.IsActive {
 		LoginFailures.Add(1)
 		// Recorded in the account of the email when it is an employee's,
@@ -741,7 +744,9 @@ func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword *str
 			if oldPassword == nil || *oldPassword == "" {
 				return errs.Invalid("old_password", "This field is required.")
 			}
-			if !s.hasher.Verify(*oldPassword, e.PasswordHash) {
+			if ok, err := s.hasher.Verify(ctx, *oldPassword, e.PasswordHash); err != nil {
+				return err
+			} else if !ok {
 				return errs.Invalid("old_password", "Wrong password.")
 			}
 			keep = caller.SessionID

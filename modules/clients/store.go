@@ -200,12 +200,3 @@ func employeesOf(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]bool,
 	}
 	return found, nil
 }
-
-// emailTaken tells whether another client of the account has the email.
-func emailTaken(ctx context.Context, idb bun.IDB, c *Client) (bool, error) {
-	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Client)(nil)).Where("lower(c.email) = ?", c.Email).Where("c.id <> ?", c.ID))
-	if err != nil {
-		return false, err
-	}
-	return q.Exists(ctx)
-}

@@ -55,14 +55,11 @@ func WithPolicyDir(dir string) Option { return func(c *config.Config) { c.Policy
 func WithDatabaseURL(u string) Option { return func(c *config.Config) { c.DatabaseURL = u } }
 
 // TestConfig is the configuration tests run with: a fresh database, a fixed
-// secret, a cheap password hash, and on PostgreSQL the app role of the
-// environment (crm_app unless CRM_DB_APP_ROLE says otherwise), so every test
-// runs under row-level security.
+// secret, a cheap password hash, and on PostgreSQL the app role crm_app, so
+// every test runs under row-level security. It starts from the defaults, not
+// from the process's environment.
 func TestConfig(t testing.TB) config.Config {
-	cfg, err := config.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := config.Defaults()
 	cfg.DatabaseURL = dbtest.URL(t)
 	cfg.JWTSecret = "test-secret-0123456789-0123456789-abcdef"
 	cfg.JWTPreviousSecrets = nil

@@ -99,6 +99,19 @@ func Load() (Config, error) {
 	return c, nil
 }
 
+// Defaults is the configuration of an empty environment, whatever the
+// process's environment holds: tests start from it, so a variable left in a
+// developer's shell (CRM_DB_APP_ROLE= turns row-level security off) cannot
+// change what they prove.
+func Defaults() Config {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: map[string]string{}}); err != nil {
+		panic(fmt.Sprintf("config: the defaults do not parse: %v", err))
+	}
+	c.DBAppRole = DefaultDBAppRole
+	return c
+}
+
 // Names lists every environment variable the binary reads.
 func Names() []string {
 	params, _ := env.GetFieldParams(&Config{})

@@ -61,8 +61,9 @@ type Filter struct {
 	Search  string
 }
 
-// searchExpr is the expression the PostgreSQL trigram index is built on
-// (migrations/clients): keep both the same.
+// searchExpr is the search text on SQLite. On PostgreSQL the same expression
+// is in the trigram index and in crm_clients_matching (migrations/clients):
+// keep the three the same.
 const searchExpr = `lower(c.first_name || ' ' || c.last_name || ' ' || c.email)`
 
 // apply adds the filters to q, refusing a bad value with a 400.
@@ -93,7 +94,15 @@ func (f Filter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 	if err != nil {
 		return nil, err
 	}
+	pg := db.DialectOf(q.DB()) == db.Postgres
 	for _, term := range terms {
+		if pg {
+			// Under row-level security LIKE cannot use the trigram index
+			// (it is not leakproof): crm_clients_matching runs it where
+			// it can, scoped to the request's account (migrations/clients).
+			q = q.Where("c.id IN (SELECT crm_clients_matching(?))", httpx.LikePattern(term))
+			continue
+		}
 		q = q.Where(searchExpr+` LIKE ? ESCAPE '\'`, httpx.LikePattern(term))
 	}
 	if err := v.Err(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 
 	"crm/platform/apptest"
@@ -57,6 +58,17 @@ func TestSearch(t *testing.T) {
 		}
 		if s := stats(t, e, tok, "/api/clients/statistics/?search="+url.QueryEscape(tc.search)); s.Total != len(tc.want) {
 			t.Fatalf("statistics search %q: %+v", tc.search, s)
+		}
+	}
+	// Paging through a search that matches most of the account (on
+	// PostgreSQL: the walk of the ordering's index with the search as a
+	// filter; few matches go through crm_clients_matching): every page
+	// counts them all, newest first, each once.
+	want := []int64{plain.ID, mailOnly.ID, back.ID, under.ID, percent.ID, obrien.ID}
+	for page, id := range want {
+		p := list(t, e, tok, "/api/clients/?search=example&page_size=1&page="+strconv.Itoa(page+1))
+		if p.Count != len(want) || len(p.Results) != 1 || p.Results[0].ID != id {
+			t.Fatalf("search example, page %d: count %d, %d results, want client %d first", page+1, p.Count, len(p.Results), id)
 		}
 	}
 	// A control character is refused, never a 500.

@@ -93,6 +93,10 @@ func (s *Service) List(ctx context.Context, f Filter, mine bool, p *httpx.ListPa
 	}
 	employee, counters := counted(ctx, scope, f, mine)
 	search := f.Search != "" && db.DialectOf(s.db) == db.Postgres
+	terms, err := searchTerms(f.Search)
+	if err != nil {
+		return nil, err
+	}
 	if !counters && !search {
 		return httpx.List[Client](ctx, q, p, ordering)
 	}
@@ -118,6 +122,13 @@ func (s *Service) List(ctx context.Context, f Filter, mine bool, p *httpx.ListPa
 		count = n[f.Status]
 	case counters:
 		count = sum(n)
+	case search && scope == authz.All && !mine && f == (Filter{Search: f.Search}) && len(terms) == 1:
+		// One term over the whole account: count what crm_clients_matching
+		// answers, without probing each match (10,310 matches of 1M
+		// clients: 36 ms against 70).
+		if err := idb.NewSelect().ColumnExpr("count(*)").TableExpr("crm_clients_matching(?)", httpx.LikePattern(terms[0])).Scan(ctx, &count); err != nil {
+			return nil, err
+		}
 	default:
 		c, err := q.Count(ctx)
 		if err != nil {
@@ -138,6 +149,16 @@ func (s *Service) List(ctx context.Context, f Filter, mine bool, p *httpx.ListPa
 		// OFFSET 0 keeps the subquery apart, so the planner cannot turn it
 		// back into the walk.
 		page = idb.NewSelect().Model(&rows).ModelTableExpr("(? OFFSET 0) AS c", q.Column("c.*"))
+	} else if search {
+		// Many matches: walk the ordering's index with the LIKE as a
+		// filter on each row, which stops at the page; the function would
+		// answer every match first (1M clients, 10,310 matches: 11 ms
+		// against 170 for the first page).
+		f.like = true
+		if q, err = s.query(ctx, scope, f, mine); err != nil {
+			return nil, err
+		}
+		page = q.Model(&rows)
 	}
 	if err := page.OrderExpr(expr).Limit(int64(p.Limit())).Offset(int64(p.Offset())).Scan(ctx); err != nil {
 		return nil, err

@@ -59,6 +59,10 @@ type Filter struct {
 	Setter  int64
 	Country string
 	Search  string
+	// like: on PostgreSQL too, the search as a LIKE on each row rather
+	// than through crm_clients_matching (a page that walks the ordering's
+	// index past many matches).
+	like bool
 }
 
 // searchExpr is the search text on SQLite. On PostgreSQL the same expression
@@ -94,7 +98,7 @@ func (f Filter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg := db.DialectOf(q.DB()) == db.Postgres
+	pg := db.DialectOf(q.DB()) == db.Postgres && !f.like
 	for _, term := range terms {
 		if pg {
 			// Under row-level security LIKE cannot use the trigram index

@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"runtime"
@@ -120,8 +121,12 @@ func TestLoginBurstQueuesForTheHasher(t *testing.T) {
 	e := identitytest.New(t, nil, func(c *config.Config) {
 		c.Argon2MemoryKiB, c.Argon2Time = 19*1024, 2 // the production default
 		c.DBTimeout = limit
+		c.TrustProxy = true // each login from its own address (below)
 	})
-	owners := make([]string, 8)
+	// Enough emails, and an address per login, that the failed-login
+	// throttle (10 attempts in flight per email, 100 per address) lets
+	// every login of the burst through to the hasher's queue.
+	owners := make([]string, 40)
 	for i := range owners {
 		owners[i] = e.Account(fmt.Sprintf("Burst %d", i)).Owner.Email
 	}
@@ -130,14 +135,16 @@ func TestLoginBurstQueuesForTheHasher(t *testing.T) {
 	start := time.Now()
 	apptest.Expect(t, e.Post("", "/api/auth/login/", map[string]string{"email": owners[0], "password": identitytest.Password}), http.StatusOK)
 	d := time.Since(start)
-	burst := min(runtime.GOMAXPROCS(0)*(int(4*limit/d)+2), 1000)
+	burst := min(runtime.GOMAXPROCS(0)*(int(4*limit/d)+2), 10*len(owners))
 	var wg sync.WaitGroup
 	answers := make([]*apptest.Response, burst)
 	for i := range burst {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			answers[i] = e.Post("", "/api/auth/login/", map[string]string{"email": owners[i%len(owners)], "password": identitytest.Password})
+			answers[i] = e.Do(apptest.Request{Method: http.MethodPost, Path: "/api/auth/login/",
+				Body:    map[string]string{"email": owners[i%len(owners)], "password": identitytest.Password},
+				Headers: map[string]string{"X-Forwarded-For": fmt.Sprintf("10.0.%d.%d", i/250, i%250+1)}})
 		}()
 	}
 	wg.Wait()
@@ -160,5 +167,14 @@ func TestLoginBurstQueuesForTheHasher(t *testing.T) {
 	t.Logf("%d logins at once: %v", burst, count)
 	if count[http.StatusOK] == 0 || count[http.StatusServiceUnavailable] == 0 {
 		t.Fatalf("statuses = %v, want some 200 (the first in the queue) and some 503 (those past the limit)", count)
+	}
+	// Every password of the burst was right, and a 503 checked none: no
+	// attempt is left counted as a failure against these emails.
+	var left int
+	if err := e.DB.NewSelect().Table("login_failures").ColumnExpr("count(*)").Where("key LIKE 'email:%'").Scan(context.Background(), &left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d failed attempts counted after a burst of right passwords", left)
 	}
 }

@@ -128,6 +128,18 @@ func (s *Service) Authenticate(ctx context.Context, c *auth.Claims) (*auth.Princ
 	return p, nil
 }
 
+// unreserve releases the reservation of an attempt that ended before its
+// password was checked, and returns err: such an attempt is no failure.
+// It runs past the request's time limit, which may be what ended it.
+func (s *Service) unreserve(ctx context.Context, reserved []int64, err error) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	// Best effort: a reservation left behind counts as one failure and
+	// leaves the window with it.
+	_ = release(rctx, s.owner.DB, reserved)
+	return err
+}
+
 // LoginResult is what login answers.
 type LoginResult struct {
 	Token     string    `json:"token"`
@@ -165,7 +177,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 	// included.
 	err = s.owner.NewSelect().Model(&e).Where("e.email = ?", email).Limit(1).Scan(ctx)
 	if err != nil && !db.IsNoRows(err) {
-		return nil, err
+		return nil, s.unreserve(ctx, reserved, err)
 	}
 	found := err == nil
 	hash := ""
@@ -174,7 +186,9 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 	}
 	ok, err := s.hasher.Verify(ctx, password, hash)
 	if err != nil {
-		return nil, err
+		// No password was checked (the hasher's queue outlasted the
+		// request's time limit): not a failed attempt.
+		return nil, s.unreserve(ctx, reserved, err)
 	}
 	if !found || !ok || !e.IsActive {
 		LoginFailures.Add(1)
@@ -216,7 +230,12 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 		return s.journal.Record(ctx, tx, journal.Entry{Action: "login", ObjectType: objectType, ObjectID: e.ID,
 			AccountID: e.AccountID, ActorID: e.ID, At: t, Object: e.view()})
 	})
-	return res, err
+	if err != nil {
+		// The right password, and no session (the database failed or was
+		// too slow): not a failed attempt either.
+		return nil, s.unreserve(ctx, reserved, err)
+	}
+	return res, nil
 }
 
 // Logout revokes the caller's session.

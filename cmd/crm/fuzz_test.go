@@ -24,22 +24,6 @@ import (
 // headers, every error has a detail. Identity, accounts and the audit log
 // are fuzzed by modules/identity's FuzzAPI.
 
-// escapeQuery makes a fuzzed query string fit a request line: bytes that
-// cannot appear there are percent-encoded, everything else (%, &, =, +)
-// stays as the fuzzer wrote it, so "%00" or "%ff" reach the server decoded.
-func escapeQuery(q string) string {
-	var b strings.Builder
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("#\"<>\\^`{|}", c) >= 0 {
-			fmt.Fprintf(&b, "%%%02X", c)
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
 // apiFuzz is the app, its fixture and the routes a target sends to.
 type apiFuzz struct {
 	a      *apptest.App
@@ -106,7 +90,7 @@ func (z *apiFuzz) send(t *testing.T, rt route, token, query string, body []byte,
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.URL.RawQuery = escapeQuery(query)
+	req.URL.RawQuery = apptest.EscapeQuery(query)
 	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}

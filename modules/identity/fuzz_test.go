@@ -11,28 +11,13 @@ import (
 
 	"crm/modules/audit"
 	"crm/modules/identity/identitytest"
+	"crm/platform/apptest"
 )
 
 // fuzzRoute is one endpoint FuzzAPI sends fuzzed query strings and bodies to.
 type fuzzRoute struct {
 	method, path string
 	body         bool
-}
-
-// escapeQuery makes a fuzzed query string fit a request line: bytes that
-// cannot appear there are percent-encoded, everything else (%, &, =, +)
-// stays as the fuzzer wrote it, so "%00" or "%ff" reach the server decoded.
-func escapeQuery(q string) string {
-	var b strings.Builder
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte("#\"<>\\^`{|}", c) >= 0 {
-			fmt.Fprintf(&b, "%%%02X", c)
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
 }
 
 // FuzzAPI sends fuzzed query strings and JSON bodies to the list, read,
@@ -114,7 +99,7 @@ func FuzzAPI(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req.URL.RawQuery = escapeQuery(query)
+		req.URL.RawQuery = apptest.EscapeQuery(query)
 		if r.body {
 			req.Header.Set("Content-Type", "application/json")
 		}

@@ -243,3 +243,19 @@ func Expect(t testing.TB, r *Response, status int) *Response {
 	}
 	return r
 }
+
+// EscapeQuery makes a fuzzed query string fit a request line: bytes that
+// cannot appear there are percent-encoded, everything else (%, &, =, +)
+// stays as the fuzzer wrote it, so "%00" or "%ff" reach the server decoded.
+func EscapeQuery(q string) string {
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("#\"<>\\^`{|}", c) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

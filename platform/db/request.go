@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
 type txKey struct{}
@@ -148,7 +149,7 @@ func Use(ctx context.Context, fallback bun.IDB) bun.IDB {
 		return tx
 	}
 	if err != nil {
-		return aborted(ctx.Value(requestKey{}).(*request).db)
+		return aborted()
 	}
 	return fallback
 }
@@ -157,17 +158,11 @@ func Use(ctx context.Context, fallback bun.IDB) bun.IDB {
 // could not begin returns.
 var ErrRequestAborted = errors.New("db: the request's transaction could not begin")
 
-// abortedDBs holds, per database, a handle whose every query fails with
-// ErrRequestAborted.
-var abortedDBs sync.Map // *bun.DB -> *bun.DB
-
-func aborted(d *bun.DB) *bun.DB {
-	if a, ok := abortedDBs.Load(d); ok {
-		return a.(*bun.DB)
-	}
-	a, _ := abortedDBs.LoadOrStore(d, bun.NewDB(sql.OpenDB(abortedConnector{}), d.Dialect()))
-	return a.(*bun.DB)
-}
+// aborted is a handle whose every query fails with ErrRequestAborted. Only
+// PostgreSQL has request transactions, hence its dialect.
+var aborted = sync.OnceValue(func() *bun.DB {
+	return bun.NewDB(sql.OpenDB(abortedConnector{}), pgdialect.New())
+})
 
 type abortedConnector struct{}
 

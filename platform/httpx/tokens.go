@@ -38,10 +38,11 @@ func (c *tokenCache) verify(s *auth.Signer, token string, now time.Time) (*auth.
 		c.m = map[string]*auth.Claims{}
 	}
 	if len(c.m) >= tokenCacheMax {
-		for k, v := range c.m {
-			if v.ExpiresAt == nil || !now.Before(v.ExpiresAt.Time) || len(c.m) >= tokenCacheMax {
-				delete(c.m, k)
-			}
+		// Full: an arbitrary entry goes (a token dropped is verified again
+		// when it comes back).
+		for k := range c.m {
+			delete(c.m, k)
+			break
 		}
 	}
 	// The token may point into Fiber's reused request buffer: the key

@@ -74,8 +74,7 @@ func (s *Service) Receive(ctx context.Context, pathToken, signature string, payl
 		return nil, errs.Invalid("body", "The signed body is not a Stripe event.")
 	}
 	// Explicit cross-account work: the rest runs in the account the path
-	// names, as a request of that account would, row-level security included.
-	ctx = tenant.WithAccount(ctx, st.AccountID)
+	// names, as a request of that account would (db.InAccount).
 	out := &Receipt{Received: true}
 	err = db.InAccount(ctx, s.db, st.AccountID, func(ctx context.Context, tx bun.Tx) error {
 		// One event of an account at a time: duplicates and events about

@@ -72,8 +72,8 @@ func (s *overdueScanner) Scan(ctx context.Context, at time.Time) (int, error) {
 // announce marks one instalment overdue and journals it, in one
 // transaction, unless it was paid meanwhile or another instance did it.
 func (s *overdueScanner) announce(ctx context.Context, ins *billing.Instalment, today httpx.Date) (bool, error) {
-	ctx = tenant.WithAccount(ctx, ins.AccountID) // explicit: the instalment's own account
 	announced := false
+	// Explicit: in the instalment's own account, for both guards.
 	err := db.InAccount(ctx, s.db, ins.AccountID, func(ctx context.Context, tx bun.Tx) error {
 		cur := new(billing.Instalment)
 		q, err := tenant.Scope(ctx, tx.NewSelect().Model(cur).Where("ins.id = ?", ins.ID))

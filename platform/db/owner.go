@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 
+	"crm/platform/tenant"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
@@ -35,13 +37,14 @@ func withRole(role string) []stdlib.OptionOpenDB {
 	})}
 }
 
-// InAccount runs fn in a transaction of d (the API's pool) with the
-// account set for row-level security, as a request of that account runs:
-// system work for one account whose account is known (a Stripe event once
-// its path token is looked up, an overdue instalment) stays under the
-// guard. fn's error rolls it back. On SQLite it is a plain transaction.
+// InAccount runs fn in a transaction of d (the API's pool) in the account,
+// as a request of that account runs: the context fn gets carries the account
+// for tenant.Scope, and the transaction has it set for row-level security.
+// System work for one account whose account is known (a Stripe event once
+// its path token is looked up, an overdue instalment) stays under both
+// guards. fn's error rolls it back. On SQLite it is a plain transaction.
 func InAccount(ctx context.Context, d *bun.DB, accountID int64, fn func(ctx context.Context, tx bun.Tx) error) error {
-	ctx = BeginRequest(ctx, d, accountID)
+	ctx = BeginRequest(tenant.WithAccount(ctx, accountID), d, accountID)
 	err := InTx(ctx, d, func(tx bun.Tx) error { return fn(ctx, tx) })
 	if cerr := EndRequest(ctx, err != nil); err == nil {
 		err = cerr

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"strings"
+	"sync"
 	"unicode"
 
 	"crm/platform/errs"
@@ -39,18 +40,33 @@ func (h *Hasher) Hash(pw string) (string, error) {
 // When ctx ends (the request's time limit) before a slot is free, it
 // answers a 503.
 func (h *Hasher) Verify(ctx context.Context, pw, hash string) (bool, error) {
+	done, err := h.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	return h.compare(pw, hash), nil
+}
+
+// acquire waits for a hashing slot and returns its release; when ctx ends
+// first it answers a 503.
+func (h *Hasher) acquire(ctx context.Context) (func(), error) {
 	select {
 	case h.slots <- struct{}{}:
+		return sync.OnceFunc(func() { <-h.slots }), nil
 	case <-ctx.Done():
-		return false, errs.Unavailable(ctx.Err())
+		return nil, errs.Unavailable(ctx.Err())
 	}
-	defer func() { <-h.slots }()
+}
+
+// compare is Verify within a slot the caller holds.
+func (h *Hasher) compare(pw, hash string) bool {
 	if hash == "" {
 		_, _ = argon2id.ComparePasswordAndHash(pw, h.dummy)
-		return false, nil
+		return false
 	}
 	ok, err := argon2id.ComparePasswordAndHash(pw, hash)
-	return err == nil && ok, nil
+	return err == nil && ok
 }
 
 // checkPassword applies the contract's rules: at least 8 characters, not

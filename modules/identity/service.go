@@ -128,11 +128,16 @@ func (s *Service) Authenticate(ctx context.Context, c *auth.Claims) (*auth.Princ
 	return p, nil
 }
 
-// unreserve releases the reservation of an attempt that ended before its
-// password was checked, and returns err: such an attempt is no failure.
-// It runs past the request's time limit, which may be what ended it.
+// reserveTimeout bounds the counting of a login attempt and its release,
+// which run apart from the request's time limit.
+const reserveTimeout = 5 * time.Second
+
+// unreserve releases the reservation of an attempt that the database failed
+// (before its password was checked, or after a right one), and returns err:
+// such an attempt is no failure. It runs past the request's time limit,
+// which may be what ended it.
 func (s *Service) unreserve(ctx context.Context, reserved []int64, err error) error {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
 	defer cancel()
 	// Best effort: a reservation left behind counts as one failure and
 	// leaves the window with it.
@@ -165,7 +170,19 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 	email = emailaddr.Normalize(email)
 	t := now()
 	ip := httpx.ClientIP(ctx)
-	reserved, err := reserve(ctx, s.owner.DB, email, ip, t)
+	// The attempt waits for its turn at the hasher before it is counted: one
+	// that the queue outlasts (a 503) checked no password and counts nothing.
+	done, err := s.hasher.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	// Counted whatever the request's time limit does meanwhile: a
+	// reservation committed while its caller gave up would be a failure
+	// nobody made, and one never released.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
+	reserved, err := reserve(rctx, s.owner.DB, email, ip, t)
+	cancel()
 	if err != nil {
 		return nil, err
 	}
@@ -184,12 +201,8 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 	if found {
 		hash = e.PasswordHash
 	}
-	ok, err := s.hasher.Verify(ctx, password, hash)
-	if err != nil {
-		// No password was checked (the hasher's queue outlasted the
-		// request's time limit): not a failed attempt.
-		return nil, s.unreserve(ctx, reserved, err)
-	}
+	ok := s.hasher.compare(password, hash)
+	done()
 	if !found || !ok || !e.IsActive {
 		LoginFailures.Add(1)
 		// Recorded in the account of the email when it is an employee's,

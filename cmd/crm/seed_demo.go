@@ -104,6 +104,11 @@ func serveDemo(cfg config.Config, stdout io.Writer) error {
 	var d db.Owner // every account counts, not the ones row-level security shows
 	var srv *httpx.Server
 	var acc *accounts.Service
+	// Heard from the start: a signal while the demo is seeded or its
+	// logins are printed stops the server cleanly, not by default action.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
 	app := newApp(cfg, boot.Serve, fx.Populate(&d, &srv, &acc))
 	if err := app.Err(); err != nil {
 		return err
@@ -130,8 +135,6 @@ func serveDemo(cfg config.Config, stdout io.Writer) error {
 		stop(app)
 		return err
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	select {
 	case <-sig:
 	case <-app.Wait():

@@ -360,10 +360,19 @@ func TestEmployeeValidationAndFilters(t *testing.T) {
 		t.Fatalf("page 1 = %v", page)
 	}
 	page2 := apptest.Expect(t, e.Get(a.admin.Token, "/api/employees/?ordering=name&page_size=2&page=2"), http.StatusOK).Map(t)
-	if len(page2["results"].([]any)) != 1 || page2["next"] != nil || page2["previous"] == nil {
+	if page2["count"].(float64) != 3 || len(page2["results"].([]any)) != 1 || page2["next"] != nil || page2["previous"] == nil {
 		t.Fatalf("page 2 = %v", page2)
 	}
+	// A page that is full counts; one that is not is its own count: both
+	// give the same count, whichever page ends the list.
+	for _, q := range []string{"page_size=3", "page_size=1&page=3", "page_size=4", "page_size=2&page=2"} {
+		p := apptest.Expect(t, e.Get(a.admin.Token, "/api/employees/?ordering=name&"+q), http.StatusOK).Map(t)
+		if p["count"].(float64) != 3 || p["next"] != nil {
+			t.Fatalf("%s: %v", q, p)
+		}
+	}
 	apptest.Expect(t, e.Get(a.admin.Token, "/api/employees/?page=3&page_size=2"), http.StatusNotFound)
+	apptest.Expect(t, e.Get(a.admin.Token, "/api/employees/?page=4&page_size=1"), http.StatusNotFound)
 	big := apptest.Expect(t, e.Get(a.admin.Token, "/api/employees/?page_size=5000"), http.StatusOK).Map(t)
 	if big["count"].(float64) != 3 {
 		t.Fatalf("clamped page: %v", big)

@@ -30,18 +30,60 @@ func (c beginConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return beginConn{dc.(*stdlib.Conn)}, nil
+	return &beginConn{pgxConn: dc.(*stdlib.Conn)}, nil
 }
 
 // beginConn is pgx's connection with BeginTx taking the account from the
-// context; its other methods are pgx's, Conn() included (the loader's COPY
-// reaches the *pgx.Conn through it), hence the alias: an embedded field
-// named Conn would hide that method.
-type beginConn struct{ *pgxConn }
+// context, and the session's account (below); its other methods are pgx's,
+// Conn() included (the loader's COPY reaches the *pgx.Conn through it),
+// hence the alias: an embedded field named Conn would hide that method.
+type beginConn struct {
+	*pgxConn
+	// account is the connection's session value of app.account_id, what
+	// row-level security reads outside a transaction that sets its own:
+	// "" (unset or empty, no account) until a read-only request sets it.
+	account string
+}
 
 type pgxConn = stdlib.Conn
 
-func (c beginConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+// ResetSession runs each time database/sql hands out a connection it had
+// before. Beside pgx's checks it makes the connection's session account
+// right for what takes it: a read-only request's account (request.go), and
+// no account outside a request. A request that writes sets its account for
+// its transaction (SET LOCAL, above all else), so its connection keeps the
+// session's as it is, without a round trip. So a connection a read-only
+// request left with its account never serves anything else with it, and
+// the next reader of the same account reuses it as it is.
+func (c *beginConn) ResetSession(ctx context.Context) error {
+	if err := c.pgxConn.ResetSession(ctx); err != nil {
+		return err
+	}
+	r, ok := ctx.Value(requestKey{}).(*request)
+	switch {
+	case !ok:
+		return c.setAccount(ctx, "")
+	case r.read:
+		return c.setAccount(ctx, r.accountText)
+	}
+	return nil
+}
+
+// setAccount makes want the session's account, with a round trip only when
+// it changes. A failure leaves the setting unknown: the connection is then
+// bad and database/sql discards it.
+func (c *beginConn) setAccount(ctx context.Context, want string) error {
+	if c.account == want {
+		return nil
+	}
+	if _, err := c.Conn().Exec(ctx, "SELECT set_config('app.account_id', '"+want+"', false)"); err != nil {
+		return driver.ErrBadConn
+	}
+	c.account = want
+	return nil
+}
+
+func (c *beginConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	b, ok := ctx.Value(accountBeginKey{}).(*accountBegin)
 	if !ok || opts != (driver.TxOptions{}) {
 		return c.pgxConn.BeginTx(ctx, opts)

@@ -44,7 +44,7 @@ func withRole(role string) []stdlib.OptionOpenDB {
 // its path token is looked up, an overdue instalment) stays under both
 // guards. fn's error rolls it back. On SQLite it is a plain transaction.
 func InAccount(ctx context.Context, d *bun.DB, accountID int64, fn func(ctx context.Context, tx bun.Tx) error) error {
-	ctx = BeginRequest(tenant.WithAccount(ctx, accountID), d, accountID)
+	ctx = BeginRequest(tenant.WithAccount(ctx, accountID), d, accountID, false)
 	err := InTx(ctx, d, func(tx bun.Tx) error { return fn(ctx, tx) })
 	if cerr := EndRequest(ctx, err != nil); err == nil {
 		err = cerr

@@ -21,29 +21,46 @@ func WithTx(ctx context.Context, tx bun.Tx) context.Context {
 	return context.WithValue(ctx, txKey{}, tx)
 }
 
-// request is the transaction of one HTTP request on PostgreSQL: begun on its
-// first query, with the request's account set for row-level security
-// (set_config('app.account_id', …, true), i.e. SET LOCAL), and committed or
-// rolled back once the handler has returned, before the answer is written.
+// request is the database work of one HTTP request on PostgreSQL, with the
+// request's account set for row-level security from its first query on.
+//
+// A request that writes runs in a transaction: begun on its first query
+// with the account set for it (set_config('app.account_id', …, true), i.e.
+// SET LOCAL), and committed or rolled back once the handler has returned,
+// before the answer is written.
+//
+// A read-only request (GET) runs its queries on one connection without a
+// transaction: the account is the connection's session setting, set when it
+// changes (begin.go), so a read costs one round trip instead of three
+// (BEGIN, the query, COMMIT). Under READ COMMITTED each statement takes its
+// own snapshot inside a transaction too, so nothing a reader sees changes.
+// A read-only request that still asks for a transaction (InTx) gets one on
+// that connection.
 type request struct {
-	mu      sync.Mutex
-	db      *bun.DB
-	account int64
-	tx      bun.Tx
-	begun   bool
-	done    bool
-	err     error
-	after   []func()
+	mu          sync.Mutex
+	db          *bun.DB
+	account     int64
+	accountText string
+	read        bool
+	conn        bun.Conn
+	pinned      bool
+	tx          bun.Tx
+	begun       bool
+	done        bool
+	err         error
+	after       []func()
 }
 
-// BeginRequest gives ctx a request transaction on d for the account. Nothing
-// is sent to the database until the first query. Only PostgreSQL uses it
-// (row-level security); on SQLite queries run on the pool.
-func BeginRequest(ctx context.Context, d *bun.DB, accountID int64) context.Context {
+// BeginRequest gives ctx a request's database work on d for the account;
+// read says the request only reads. Nothing is sent to the database until
+// the first query. Only PostgreSQL uses it (row-level security); on SQLite
+// queries run on the pool.
+func BeginRequest(ctx context.Context, d *bun.DB, accountID int64, read bool) context.Context {
 	if DialectOf(d) != Postgres {
 		return ctx
 	}
-	return context.WithValue(ctx, requestKey{}, &request{db: d, account: accountID})
+	return context.WithValue(ctx, requestKey{}, &request{db: d, account: accountID,
+		accountText: strconv.FormatInt(accountID, 10), read: read})
 }
 
 // AfterCommit runs fn once the request transaction of ctx has committed,
@@ -64,11 +81,45 @@ func AfterCommit(ctx context.Context, fn func()) bool {
 	return true
 }
 
+// handle is the handle of the request's queries: its transaction once begun,
+// else, for a read-only request, its connection (taken on the first query).
+func (r *request) handle(ctx context.Context) (bun.IDB, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err == nil && !r.begun && r.read {
+		if err := r.pinLocked(ctx); err != nil {
+			return nil, err
+		}
+		if r.pinned {
+			return r.conn, nil
+		}
+	}
+	return r.txLocked(ctx)
+}
+
+// get returns the request's transaction, beginning it on the first call.
 func (r *request) get(ctx context.Context) (bun.Tx, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.txLocked(ctx)
+}
+
+func (r *request) txLocked(ctx context.Context) (bun.Tx, error) {
 	if r.begun || r.err != nil {
 		return r.tx, r.err
+	}
+	if err := r.pinLocked(ctx); err != nil {
+		return r.tx, err
+	}
+	if r.pinned {
+		// On the read-only request's connection, whose session has the account.
+		tx, err := r.conn.BeginTx(ctx, nil)
+		if err != nil {
+			r.err = err
+			return tx, err
+		}
+		r.tx, r.begun = tx, true
+		return tx, nil
 	}
 	// A pool opened by Open sends BEGIN and the account in one round trip
 	// (begin.go); any other sets it with a second statement.
@@ -79,7 +130,7 @@ func (r *request) get(ctx context.Context) (bun.Tx, error) {
 		return tx, err
 	}
 	if !b.set {
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.account_id', ?, true)", strconv.FormatInt(r.account, 10)); err != nil {
+		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.account_id', ?, true)", r.accountText); err != nil {
 			_ = tx.Rollback()
 			r.err = err
 			return tx, err
@@ -87,6 +138,40 @@ func (r *request) get(ctx context.Context) (bun.Tx, error) {
 	}
 	r.tx, r.begun = tx, true
 	return tx, nil
+}
+
+// pinLocked takes the read-only request's connection and makes its session's
+// account the request's. A connection that is not begin.go's cannot keep
+// track of its session: the request then runs in a transaction instead.
+func (r *request) pinLocked(ctx context.Context) error {
+	if r.pinned || !r.read {
+		return nil
+	}
+	c, err := r.db.Conn(ctx)
+	if err != nil {
+		r.err = err
+		return err
+	}
+	ours := false
+	err = c.Raw(func(dc any) error {
+		bc, ok := dc.(*beginConn)
+		if !ok {
+			return nil
+		}
+		ours = true
+		return bc.setAccount(ctx, r.accountText)
+	})
+	if err != nil || !ours {
+		_ = c.Close()
+		if err != nil {
+			r.err = err
+			return err
+		}
+		r.read = false
+		return nil
+	}
+	r.conn, r.pinned = c, true
+	return nil
 }
 
 // EndRequest commits the request's transaction (or rolls it back when
@@ -104,14 +189,18 @@ func EndRequest(ctx context.Context, failed bool) error {
 	r.done = true
 	var err error
 	switch {
-	case !r.begun:
-		err = r.err
-	case failed:
-		return r.tx.Rollback()
-	default:
+	case r.begun && failed:
+		err = r.tx.Rollback()
+	case r.begun:
 		err = r.tx.Commit()
+	default:
+		err = r.err
 	}
-	if err == nil {
+	if r.pinned {
+		// Back to the pool, its session keeping the account (begin.go).
+		_ = r.conn.Close()
+	}
+	if err == nil && !failed {
 		for _, fn := range r.after {
 			fn()
 		}
@@ -144,14 +233,18 @@ func TxFrom(ctx context.Context) (bun.Tx, bool, error) {
 // the pool would run it without the request's account (row-level security)
 // and outside the request's atomic unit of work.
 func Use(ctx context.Context, fallback bun.IDB) bun.IDB {
-	tx, ok, err := TxFrom(ctx)
-	if ok {
+	if tx, ok := ctx.Value(txKey{}).(bun.Tx); ok {
 		return tx
 	}
+	r, ok := ctx.Value(requestKey{}).(*request)
+	if !ok {
+		return fallback
+	}
+	h, err := r.handle(ctx)
 	if err != nil {
 		return aborted()
 	}
-	return fallback
+	return h
 }
 
 // ErrRequestAborted is what every query of a request whose transaction

@@ -110,19 +110,28 @@ func NewPage[T any](p *ListParams, count int, results []T) (*PageOutput[T], erro
 	return out, nil
 }
 
-// List runs the page query and its count (two queries, none per row) and
-// builds the page. q must already hold the filters and the scope.
+// List runs the page query, then its count, and builds the page; q must
+// already hold the filters and the scope. A page that is not full tells the
+// count itself (its offset plus its rows): no count query then, which is
+// every list shorter than a page (a client's payments, say).
 func List[T any](ctx context.Context, q *bun.SelectQuery, p *ListParams, order Ordering) (*PageOutput[T], error) {
 	var rows []T
 	expr, err := order.SQL(p.Ordering)
 	if err != nil {
 		return nil, err
 	}
-	count, err := q.Model(&rows).OrderExpr(expr).Limit(int64(p.Limit())).Offset(int64(p.Offset())).ScanAndCount(ctx)
-	if err != nil {
+	if err := q.Model(&rows).OrderExpr(expr).Limit(int64(p.Limit())).Offset(int64(p.Offset())).Scan(ctx); err != nil {
 		return nil, err
 	}
-	return NewPage(p, int(count), rows)
+	count := p.Offset() + len(rows)
+	if len(rows) == p.Limit() {
+		n, err := q.Count(ctx)
+		if err != nil {
+			return nil, err
+		}
+		count = int(n)
+	}
+	return NewPage(p, count, rows)
 }
 
 // Ordering is the whitelist of one list: API field name to SQL column, plus

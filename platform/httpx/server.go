@@ -422,10 +422,12 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		fail(errs.Unauthenticated("Invalid or expired token."))
 		return
 	}
-	// The request's transaction (PostgreSQL) carries the token's account
+	// The request's database work (PostgreSQL) carries the token's account
 	// for row-level security from the first query on, the caller's lookup
-	// included; it ends when the handler returns (or here, if it never ran).
-	rctx := db.BeginRequest(ctx.Context(), s.opts.DB, claims.AccountID)
+	// included: a transaction for a write, one connection for a read. It
+	// ends when the handler returns (or here, if it never ran).
+	m := ctx.Method()
+	rctx := db.BeginRequest(ctx.Context(), s.opts.DB, claims.AccountID, m == http.MethodGet || m == http.MethodHead)
 	defer func() { _ = db.EndRequest(rctx, true) }()
 	p, err := s.opts.Authn.Authenticate(rctx, claims)
 	if err != nil {

@@ -60,10 +60,8 @@ func TestSearch(t *testing.T) {
 			t.Fatalf("statistics search %q: %+v", tc.search, s)
 		}
 	}
-	// Paging through a search that matches most of the account (on
-	// PostgreSQL: the walk of the ordering's index with the search as a
-	// filter; few matches go through crm_clients_matching): every page
-	// counts them all, newest first, each once.
+	// Paging through a search that matches most of the account: every
+	// page counts them all, newest first, each once.
 	want := []int64{plain.ID, mailOnly.ID, back.ID, under.ID, percent.ID, obrien.ID}
 	for page, id := range want {
 		p := list(t, e, tok, "/api/clients/?search=example&page_size=1&page="+strconv.Itoa(page+1))
@@ -74,6 +72,61 @@ func TestSearch(t *testing.T) {
 	// A control character is refused, never a 500.
 	fieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/?search=a%00b"), http.StatusBadRequest))
 	fieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/?search=1+2+3+4+5+6+7+8+9+10+11"), http.StatusBadRequest))
+}
+
+// TestSearchManyMatches: a search matching more clients than one query
+// answers with its count (on PostgreSQL, 500: past that the count is taken
+// first, then the page walks the ordering's index with the search as a
+// filter, or reads the matches, whichever costs less), paged to its end and
+// past it, beside a search with few matches and one with none. Another
+// account's matches never count.
+func TestSearchManyMatches(t *testing.T) {
+	e := newEnv(t, nil)
+	a := e.Account("Many")
+	other := e.Account("Other")
+	tok := a.Owner.Token
+	const many = 507
+	var want []int64 // newest first
+	for i := 0; i < many; i++ {
+		c := create(t, e, tok, body("first_name", "Ann", "last_name", "Manyfold", "email", fmt.Sprintf("m%d@example.com", i)))
+		want = append([]int64{c.ID}, want...)
+		if i < 3 {
+			create(t, e, tok, body("first_name", "Few", "last_name", "Fewer", "email", fmt.Sprintf("f%d@example.com", i)))
+			create(t, e, other.Owner.Token, body("first_name", "Ann", "last_name", "Manyfold", "email", fmt.Sprintf("o%d@example.com", i)))
+		}
+	}
+	seen := map[int64]bool{}
+	for _, size := range []int{100, 10} {
+		clear(seen)
+		for page := 1; ; page++ {
+			p := list(t, e, tok, fmt.Sprintf("/api/clients/?search=manyf&page_size=%d&page=%d", size, page))
+			if p.Count != many {
+				t.Fatalf("page %d of %d: count %d, want %d", page, size, p.Count, many)
+			}
+			for i, c := range p.Results {
+				if k := (page-1)*size + i; c.ID != want[k] || seen[c.ID] {
+					t.Fatalf("page %d of %d, row %d: client %d, want %d (seen before: %v)", page, size, i, c.ID, want[k], seen[c.ID])
+				}
+				seen[c.ID] = true
+			}
+			if p.Next == nil {
+				break
+			}
+		}
+		if len(seen) != many {
+			t.Fatalf("pages of %d: %d clients, want %d", size, len(seen), many)
+		}
+	}
+	apptest.Expect(t, e.Get(tok, "/api/clients/?search=manyf&page_size=100&page=7"), http.StatusNotFound)
+	if p := list(t, e, tok, "/api/clients/?search=fewer"); p.Count != 3 || len(p.Results) != 3 {
+		t.Fatalf("search fewer: %+v", p)
+	}
+	if p := list(t, e, tok, "/api/clients/?search=zzz"); p.Count != 0 || len(p.Results) != 0 {
+		t.Fatalf("search zzz: %+v", p)
+	}
+	if s := stats(t, e, tok, "/api/clients/statistics/?search=manyf"); s.Total != many {
+		t.Fatalf("statistics search manyf: %+v", s)
+	}
 }
 
 // TestStatisticsMatchWhatWasCreated: the counts by status equal what the

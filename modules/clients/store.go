@@ -60,14 +60,16 @@ type Filter struct {
 	Country string
 	Search  string
 	// like: on PostgreSQL too, the search as a LIKE on each row rather
-	// than through crm_clients_matching (a page that walks the ordering's
+	// than through crm_clients_search (a page that walks the ordering's
 	// index past many matches).
 	like bool
+	// max, when not 0, stops crm_clients_search at that many matches.
+	max int64
 }
 
 // searchExpr is the search text on SQLite. On PostgreSQL the same expression
-// is in the trigram index and in crm_clients_matching (migrations/clients):
-// keep the three the same.
+// is in the trigram index, crm_clients_matching and crm_clients_search
+// (migrations/clients): keep the four the same.
 const searchExpr = `lower(c.first_name || ' ' || c.last_name || ' ' || c.email)`
 
 // apply adds the filters to q, refusing a bad value with a 400.
@@ -98,13 +100,18 @@ func (f Filter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 	if err != nil {
 		return nil, err
 	}
-	pg := db.DialectOf(q.DB()) == db.Postgres && !f.like
-	for _, term := range terms {
-		if pg {
+	for i, term := range terms {
+		if i == 0 && db.DialectOf(q.DB()) == db.Postgres && !f.like {
 			// Under row-level security LIKE cannot use the trigram index
-			// (it is not leakproof): crm_clients_matching runs it where
-			// it can, scoped to the request's account (migrations/clients).
-			q = q.Where("c.id IN (SELECT crm_clients_matching(?))", httpx.LikePattern(term))
+			// (it is not leakproof): the clients come from
+			// crm_clients_search, which runs it where it can, scoped to the
+			// request's account (migrations/clients). Further terms filter
+			// its rows.
+			var max any // NULL: every match
+			if f.max > 0 {
+				max = f.max
+			}
+			q = q.ModelTableExpr("crm_clients_search(?, ?) AS c", httpx.LikePattern(term), max)
 			continue
 		}
 		q = q.Where(searchExpr+` LIKE ? ESCAPE '\'`, httpx.LikePattern(term))

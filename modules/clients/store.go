@@ -68,7 +68,7 @@ type Filter struct {
 }
 
 // searchExpr is the search text on SQLite. On PostgreSQL the same expression
-// is in the trigram index, crm_clients_matching and crm_clients_search
+// is in the trigram index, crm_clients_search and crm_clients_count
 // (migrations/clients): keep the four the same.
 const searchExpr = `lower(c.first_name || ' ' || c.last_name || ' ' || c.email)`
 

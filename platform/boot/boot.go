@@ -104,7 +104,7 @@ type dbIn struct {
 // without the role), for migrations and the few paths that cross accounts
 // (db.Owner). With neither a role nor an owner URL, one pool is both.
 func OpenDB(in dbIn) (*bun.DB, db.Owner, error) {
-	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole}
+	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole, RandomPageCost: in.Config.DBRandomPageCost}
 	d, err := db.Open(in.Config.DatabaseURL, opts)
 	if err != nil {
 		return nil, db.Owner{}, err
@@ -115,7 +115,7 @@ func OpenDB(in dbIn) (*bun.DB, db.Owner, error) {
 	if db.DialectOf(d) == db.Postgres && (opts.Role != "" || ownerURL != in.Config.DatabaseURL) {
 		// The owner's work is small (login, the webhook worker, the
 		// overdue scan): a quarter of the pool.
-		o, err := db.Open(ownerURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4)})
+		o, err := db.Open(ownerURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4), RandomPageCost: opts.RandomPageCost})
 		if err != nil {
 			_ = d.Close()
 			return nil, db.Owner{}, err

@@ -42,6 +42,12 @@ type Config struct {
 	// CRM_DATABASE_URL. Set it when CRM_DATABASE_URL logs in as a role that
 	// is not the owner (docs/security.md: a separate login role).
 	DBOwnerURL string `env:"CRM_DB_OWNER_URL"`
+	// DBRandomPageCost is the planner's random_page_cost on the API's
+	// PostgreSQL connections: 1.1, as for data in memory or on SSD, rather
+	// than PostgreSQL's 4 (spinning disks), under which the filtered lists'
+	// counts turned into sequential scans (docs/benchmarks.md). "server"
+	// keeps the server's setting.
+	DBRandomPageCost string `env:"CRM_DB_RANDOM_PAGE_COST" envDefault:"1.1"`
 	// DBTimeout bounds every database call of a request, so a lost database
 	// answers 503 quickly instead of hanging.
 	DBTimeout time.Duration `env:"CRM_DB_TIMEOUT" envDefault:"5s"`

@@ -50,6 +50,10 @@ type Options struct {
 	// (SET ROLE) right after connecting: the API's role, subject to
 	// row-level security (owner.go). Empty: the role of the URL.
 	Role string
+	// RandomPageCost, on PostgreSQL, is the planner's random_page_cost on
+	// every connection of the pool: a number, or "" or "server" for the
+	// server's own.
+	RandomPageCost string
 }
 
 // Open opens the database named by rawURL: "sqlite:PATH" (or empty, for the
@@ -75,7 +79,11 @@ func Open(rawURL string, opts Options) (*bun.DB, error) {
 		if !strings.Contains(rawURL, "default_query_exec_mode=") {
 			cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		}
-		sqldb := sql.OpenDB(beginConnector{stdlib.GetConnector(*cfg, withRole(opts.Role)...)})
+		setup, err := sessionSetup(opts)
+		if err != nil {
+			return nil, err
+		}
+		sqldb := sql.OpenDB(beginConnector{stdlib.GetConnector(*cfg, setup...)})
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)

@@ -3,7 +3,6 @@ package billing
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"crm/platform/emailaddr"
 	"crm/platform/errs"
@@ -41,12 +40,11 @@ func token(v *errs.Validation, field, s string) string {
 // empty.
 func email(v *errs.Validation, field, s string) string {
 	e := emailaddr.Normalize(s)
-	switch {
-	case e == "":
-	case utf8.RuneCountInString(e) > emailaddr.MaxLen:
-		v.Add(field, "Ensure this field has no more than 254 characters.")
-	case !emailaddr.Valid(e):
-		v.Add(field, "Enter a valid email address.")
+	if e == "" {
+		return e
+	}
+	if p := emailaddr.Problem(e); p != "" {
+		v.Add(field, p)
 	}
 	return e
 }

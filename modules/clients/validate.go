@@ -53,13 +53,10 @@ func text(v *errs.Validation, field, s string, min, max int, multiline bool) str
 // no display name, a dotted domain, at most 254 characters.
 func email(v *errs.Validation, field, s string) string {
 	e := emailaddr.Normalize(s)
-	switch {
-	case e == "":
+	if e == "" {
 		v.Add(field, msgBlank)
-	case utf8.RuneCountInString(e) > emailaddr.MaxLen:
-		v.Add(field, msgTooLong(emailaddr.MaxLen))
-	case !emailaddr.Valid(e):
-		v.Add(field, "Enter a valid email address.")
+	} else if p := emailaddr.Problem(e); p != "" {
+		v.Add(field, p)
 	}
 	return e
 }

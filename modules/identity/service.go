@@ -51,11 +51,8 @@ func validEmail(field, s string) (string, error) {
 	if e == "" {
 		return "", errs.Invalid(field, "This field may not be blank.")
 	}
-	if len(e) > emailaddr.MaxLen {
-		return "", errs.Invalid(field, "Email must be at most 254 characters.")
-	}
-	if !emailaddr.Valid(e) {
-		return "", errs.Invalid(field, "Enter a valid email address.")
+	if p := emailaddr.Problem(e); p != "" {
+		return "", errs.Invalid(field, p)
 	}
 	return e, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"crm/modules/billing"
 	"crm/platform/db"
+	"crm/platform/emailaddr"
 	"crm/platform/httpx"
 	"crm/platform/journal"
 	"crm/platform/money"
@@ -97,7 +98,7 @@ func clientByID(ctx context.Context, tx bun.IDB, raw string) (int64, bool, error
 
 // clientByEmail finds the account's client with this email (any case).
 func clientByEmail(ctx context.Context, tx bun.IDB, email string) (int64, bool, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email = emailaddr.Normalize(email)
 	if email == "" {
 		return 0, false, nil
 	}
@@ -238,8 +239,9 @@ func (s *Service) applyCustomer(ctx context.Context, tx bun.IDB, ev *stripego.Ev
 	if err := setVersion(ctx, tx, obj.ID, at, false); err != nil {
 		return result{}, err
 	}
-	email := strings.ToLower(strings.TrimSpace(obj.Email))
-	if len(email) > 254 {
+	// Stripe's address, kept when it passes the API's own rule (else none).
+	email := emailaddr.Normalize(obj.Email)
+	if emailaddr.Problem(email) != "" {
 		email = ""
 	}
 	t := now()

@@ -20,6 +20,23 @@ func TestValid(t *testing.T) {
 	}
 }
 
+// TestProblem: the length is counted in characters, not bytes (an address
+// of 254 two-byte letters passes, 255 do not), then the syntax.
+func TestProblem(t *testing.T) {
+	at := "@example.com"
+	for e, want := range map[string]string{
+		"jane@example.com": "",
+		strings.Repeat("é", emailaddr.MaxLen-len(at)) + at:   "",
+		strings.Repeat("é", emailaddr.MaxLen-len(at)+1) + at: "Ensure this field has no more than 254 characters.",
+		"jane@example":            "Enter a valid email address.",
+		"Jane <jane@example.com>": "Enter a valid email address.",
+	} {
+		if got := emailaddr.Problem(e); got != want {
+			t.Errorf("Problem(%d characters, %d bytes) = %q, want %q", len([]rune(e)), len(e), got, want)
+		}
+	}
+}
+
 // FuzzValid: whatever is valid is one address, normalized, with an @ and a
 // dotted domain.
 func FuzzValid(f *testing.F) {

@@ -1,0 +1,2 @@
+-- PostgreSQL only (the search under row-level security); nothing to do on SQLite.
+SELECT 1;

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"database/sql/driver"
-	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -13,7 +12,7 @@ import (
 // for a transaction with the account set for row-level security. set tells
 // whether the driver did it.
 type accountBegin struct {
-	account int64
+	account string
 	set     bool
 }
 
@@ -93,7 +92,7 @@ func (c *beginConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.
 		return nil, driver.ErrBadConn
 	}
 	tx, err := pc.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN; SELECT set_config('app.account_id', '" +
-		strconv.FormatInt(b.account, 10) + "', true)"})
+		b.account + "', true)"})
 	if err != nil {
 		// BEGIN may have passed and set_config failed: never hand the
 		// pool a connection left inside a transaction.

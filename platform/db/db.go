@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,6 +92,30 @@ func Open(rawURL string, opts Options) (*bun.DB, error) {
 	default:
 		return nil, fmt.Errorf("db: CRM_DATABASE_URL must start with sqlite: or postgres://")
 	}
+}
+
+// sessionSetup makes every new PostgreSQL connection take the pool's role
+// (none when empty; SET ROLE holds for the connection's life: nothing in
+// the API resets it) and its planner setting, in one round trip.
+func sessionSetup(opts Options) ([]stdlib.OptionOpenDB, error) {
+	var stmts []string
+	if opts.Role != "" {
+		stmts = append(stmts, "SET ROLE "+pgx.Identifier{opts.Role}.Sanitize())
+	}
+	if c := opts.RandomPageCost; c != "" && c != "server" {
+		v, err := strconv.ParseFloat(c, 64)
+		if err != nil || v <= 0 || v > 1000 {
+			return nil, fmt.Errorf("db: CRM_DB_RANDOM_PAGE_COST must be a number above 0 (or \"server\"), not %q", c)
+		}
+		stmts = append(stmts, "SET random_page_cost = "+strconv.FormatFloat(v, 'f', -1, 64))
+	}
+	if len(stmts) == 0 {
+		return nil, nil
+	}
+	set := strings.Join(stmts, "; ")
+	return []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
+		return c.PgConn().Exec(ctx, set).Close() // the simple protocol: several statements
+	})}, nil
 }
 
 func openSQLite(path string, opts Options) (*bun.DB, error) {

@@ -2,14 +2,9 @@ package db
 
 import (
 	"context"
-	"fmt"
-	"strconv"
-	"strings"
 
 	"crm/platform/tenant"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
 
@@ -25,30 +20,6 @@ import (
 // On SQLite (no row-level security) and with no app role, it is the app's
 // pool itself; tenant.Scope is the guard there.
 type Owner struct{ *bun.DB }
-
-// sessionSetup makes every new PostgreSQL connection take the pool's role
-// (none when empty; SET ROLE holds for the connection's life: nothing in
-// the API resets it) and its planner setting, in one round trip.
-func sessionSetup(opts Options) ([]stdlib.OptionOpenDB, error) {
-	var stmts []string
-	if opts.Role != "" {
-		stmts = append(stmts, "SET ROLE "+pgx.Identifier{opts.Role}.Sanitize())
-	}
-	if c := opts.RandomPageCost; c != "" && c != "server" {
-		v, err := strconv.ParseFloat(c, 64)
-		if err != nil || v <= 0 || v > 1000 {
-			return nil, fmt.Errorf("db: CRM_DB_RANDOM_PAGE_COST must be a number above 0 (or \"server\"), not %q", c)
-		}
-		stmts = append(stmts, "SET random_page_cost = "+strconv.FormatFloat(v, 'f', -1, 64))
-	}
-	if len(stmts) == 0 {
-		return nil, nil
-	}
-	set := strings.Join(stmts, "; ")
-	return []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
-		return c.PgConn().Exec(ctx, set).Close() // the simple protocol: several statements
-	})}, nil
-}
 
 // InAccount runs fn in a transaction of d (the API's pool) in the account,
 // as a request of that account runs: the context fn gets carries the account

@@ -39,8 +39,7 @@ func WithTx(ctx context.Context, tx bun.Tx) context.Context {
 type request struct {
 	mu          sync.Mutex
 	db          *bun.DB
-	account     int64
-	accountText string
+	accountText string // the account, as set_config takes it
 	read        bool
 	conn        bun.Conn
 	pinned      bool
@@ -59,14 +58,13 @@ func BeginRequest(ctx context.Context, d *bun.DB, accountID int64, read bool) co
 	if DialectOf(d) != Postgres {
 		return ctx
 	}
-	return context.WithValue(ctx, requestKey{}, &request{db: d, account: accountID,
-		accountText: strconv.FormatInt(accountID, 10), read: read})
+	return context.WithValue(ctx, requestKey{}, &request{db: d, accountText: strconv.FormatInt(accountID, 10), read: read})
 }
 
-// AfterCommit runs fn once the request transaction of ctx has committed,
-// before the answer is written. It reports false, and never runs fn, when
-// ctx has no request transaction (SQLite, or outside a request) or it has
-// already ended.
+// AfterCommit runs fn once the request's work has ended well (its
+// transaction, if it had one, committed), before the answer is written. It
+// reports false, and never runs fn, when ctx has no request work (SQLite, or
+// outside a request) or it has already ended.
 func AfterCommit(ctx context.Context, fn func()) bool {
 	r, ok := ctx.Value(requestKey{}).(*request)
 	if !ok {
@@ -122,27 +120,28 @@ func (r *request) txLocked(ctx context.Context) (bun.Tx, error) {
 		return tx, nil
 	}
 	// A pool opened by Open sends BEGIN and the account in one round trip
-	// (begin.go); any other sets it with a second statement.
-	b := &accountBegin{account: r.account}
+	// (begin.go).
+	b := &accountBegin{account: r.accountText}
 	tx, err := r.db.BeginTx(context.WithValue(ctx, accountBeginKey{}, b), nil)
 	if err != nil {
 		r.err = err
 		return tx, err
 	}
 	if !b.set {
-		if _, err := tx.ExecContext(ctx, "SELECT set_config('app.account_id', ?, true)", r.accountText); err != nil {
-			_ = tx.Rollback()
-			r.err = err
-			return tx, err
-		}
+		_ = tx.Rollback()
+		r.err = errForeignPool
+		return tx, r.err
 	}
 	r.tx, r.begun = tx, true
 	return tx, nil
 }
 
+// errForeignPool: request work needs a pool opened by Open, whose
+// connections set the account (begin.go); any other would run it with none.
+var errForeignPool = errors.New("db: a request's pool must be opened by db.Open")
+
 // pinLocked takes the read-only request's connection and makes its session's
-// account the request's. A connection that is not begin.go's cannot keep
-// track of its session: the request then runs in a transaction instead.
+// account the request's.
 func (r *request) pinLocked(ctx context.Context) error {
 	if r.pinned || !r.read {
 		return nil
@@ -152,23 +151,17 @@ func (r *request) pinLocked(ctx context.Context) error {
 		r.err = err
 		return err
 	}
-	ours := false
 	err = c.Raw(func(dc any) error {
 		bc, ok := dc.(*beginConn)
 		if !ok {
-			return nil
+			return errForeignPool
 		}
-		ours = true
 		return bc.setAccount(ctx, r.accountText)
 	})
-	if err != nil || !ours {
+	if err != nil {
 		_ = c.Close()
-		if err != nil {
-			r.err = err
-			return err
-		}
-		r.read = false
-		return nil
+		r.err = err
+		return err
 	}
 	r.conn, r.pinned = c, true
 	return nil

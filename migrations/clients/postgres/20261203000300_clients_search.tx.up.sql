@@ -31,13 +31,6 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
       AND lower(first_name || ' ' || last_name || ' ' || email) LIKE pattern ESCAPE '\'
 $$;
 DROP FUNCTION crm_clients_matching(text);
-REVOKE EXECUTE ON FUNCTION crm_clients_search(text, bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION crm_clients_count(text) FROM PUBLIC;
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'crm_app') THEN
-        GRANT EXECUTE ON FUNCTION crm_clients_search(text, bigint) TO crm_app;
-        GRANT EXECUTE ON FUNCTION crm_clients_count(text) TO crm_app;
-    END IF;
-END
-$$;
+-- crm_app exists since 20261201000000_rls.
+REVOKE EXECUTE ON FUNCTION crm_clients_search(text, bigint), crm_clients_count(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm_clients_search(text, bigint), crm_clients_count(text) TO crm_app;

@@ -12,10 +12,4 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
       AND lower(email) = lower(address)
 $$;
 REVOKE EXECUTE ON FUNCTION crm_client_by_email(text) FROM PUBLIC;
-DO $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'crm_app') THEN
-        GRANT EXECUTE ON FUNCTION crm_client_by_email(text) TO crm_app;
-    END IF;
-END
-$$;
+GRANT EXECUTE ON FUNCTION crm_client_by_email(text) TO crm_app;

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -189,6 +190,13 @@ func TestSeedBenchExpectedResults(t *testing.T) {
 		if opts != "fastupdate=on,gin_pending_list_limit=128" {
 			t.Errorf("clients_search_trgm after the load: %q", opts)
 		}
+		// The planner's statistics are refreshed by the load (an explicit
+		// ANALYZE: autovacuum's would show as last_autoanalyze).
+		var analyzed int
+		if err := a.DB.NewRaw("SELECT count(*) FROM pg_stat_user_tables WHERE relname IN ('clients', 'payments', 'instalments', 'client_packages', 'employees') AND last_analyze IS NOT NULL").
+			Scan(context.Background(), &analyzed); err != nil || analyzed != 5 {
+			t.Errorf("tables analyzed by the load: %d of 5 (%v)", analyzed, err)
+		}
 	}
 	t.Run("rows", func(t *testing.T) {
 		if got := a.count(admin, "/api/employees/", url.Values{}); got != 51 {
@@ -357,6 +365,25 @@ func TestSeedBenchExpectedResults(t *testing.T) {
 // TestCrmbenchScenarios runs every scenario of cmd/crmbench briefly against
 // the real app serving a small bench dataset over real HTTP: each one gets
 // answers, and none is an error.
+// TestSeedBenchParameters: --clients, --payments-per-client and --employees
+// shape the dataset as DATASET.md's formulas say (E employees of Bench Co
+// and its super admin, max(1, E/10) admins, P payments and 3 instalments a
+// client), on both databases.
+func TestSeedBenchParameters(t *testing.T) {
+	dbURL := benchEnv(t)
+	seed(t, "--clients", "120", "--payments-per-client", "2", "--employees", "20")
+	a := benchApp{apptest.New(t, Modules(), apptest.WithDatabaseURL(dbURL))}
+	admin := a.login("bench@example.com")
+	for path, want := range map[string]int{"/api/employees/": 21, "/api/employees/?role=admin": 2, "/api/employees/?role=employee": 18,
+		"/api/clients/": 120, "/api/payments/": 240, "/api/installments/": 360, "/api/client-packages/": 120} {
+		u, _ := url.Parse(path)
+		if got := a.count(admin, u.Path, u.Query()); got != want {
+			t.Errorf("%s: %d, want %d", path, got, want)
+		}
+	}
+	a.login("emp20@bench.example.com")
+}
+
 func TestCrmbenchScenarios(t *testing.T) {
 	dbURL := benchEnv(t)
 	seed(t, "--clients", "2000") // page 3 of active US clients exists from N = 2000
@@ -379,6 +406,8 @@ func TestCrmbenchScenarios(t *testing.T) {
 	if len(results) != len(names) {
 		t.Fatalf("%d results for %d scenarios", len(results), len(names))
 	}
+	var table bytes.Buffer
+	bench.Markdown(&table, results)
 	for _, r := range results {
 		if r.Requests == 0 || r.Errors != 0 {
 			t.Errorf("%s: %d requests, %d errors (first: %s)", r.Scenario, r.Requests, r.Errors, r.FirstError)
@@ -386,6 +415,17 @@ func TestCrmbenchScenarios(t *testing.T) {
 		if r.PeakRSS <= 0 {
 			t.Errorf("%s: peak RSS not read", r.Scenario)
 		}
+		// What the report prints: a rate, two latencies, the server's CPU
+		// per request (this process serves), one row per scenario.
+		if srv, _, _ := r.CPUPerRequest(); r.Rate <= 0 || r.P50 <= 0 || r.P99 < r.P50 || srv <= 0 {
+			t.Errorf("%s: %.0f req/s, p50 %v, p99 %v, server CPU %v per request", r.Scenario, r.Rate, r.P50, r.P99, srv)
+		}
+		if !strings.Contains(table.String(), "| "+r.Scenario+" | ") {
+			t.Errorf("report has no row for %s:\n%s", r.Scenario, table.String())
+		}
+	}
+	if !strings.HasPrefix(table.String(), "| scenario | req/s | p50 ms | p99 ms | errors | server CPU ms/req | server peak RSS MB |") {
+		t.Errorf("report header:\n%s", table.String())
 	}
 	// create_client wrote into Other Co 1, not into Bench Co.
 	var benchClients int

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +59,7 @@ type Policy struct {
 	pairs       map[[2]string]bool // (object, action) seen in some line
 	rank        map[[2]string]bool // role A manages role B
 	cache       sync.Map           // decision key -> Scope
+	implied     sync.Map           // role and account -> map[permission]bool
 }
 
 // Authorizer holds the policy in force.
@@ -306,31 +308,37 @@ func (p *Policy) ScopeOf(role string, permissions []string, accountID int64, obj
 // by the role (a role implies a permission when it already allows every line
 // of it).
 func (p *Policy) Effective(role string, granted []string, accountID int64) []string {
+	implied := p.impliedBy(role, accountID)
 	out := []string{}
 	for _, perm := range p.permissions {
-		has := false
-		for _, g := range granted {
-			if g == perm {
-				has = true
-			}
-		}
-		if !has {
-			has = true
-			lines, _ := p.enforcer.GetFilteredPolicy(0, perm)
-			if len(lines) == 0 {
-				has = false
-			}
-			for _, l := range lines {
-				if p.ScopeOf(role, nil, accountID, l[2], l[3]) < scopeNames[l[4]] {
-					has = false
-				}
-			}
-		}
-		if has {
+		if implied[perm] || slices.Contains(granted, perm) {
 			out = append(out, perm)
 		}
 	}
 	return out
+}
+
+// impliedBy tells which permissions a role holds in an account through its
+// own lines. It is fixed for the policy's life, so it is worked out once per
+// role and account, not on every `me` and login.
+func (p *Policy) impliedBy(role string, accountID int64) map[string]bool {
+	key := role + "\x00" + strconv.FormatInt(accountID, 10)
+	if v, ok := p.implied.Load(key); ok {
+		return v.(map[string]bool)
+	}
+	m := map[string]bool{}
+	for _, perm := range p.permissions {
+		lines, _ := p.enforcer.GetFilteredPolicy(0, perm)
+		has := len(lines) > 0
+		for _, l := range lines {
+			if p.ScopeOf(role, nil, accountID, l[2], l[3]) < scopeNames[l[4]] {
+				has = false
+			}
+		}
+		m[perm] = has
+	}
+	v, _ := p.implied.LoadOrStore(key, m)
+	return v.(map[string]bool)
 }
 
 // ScopeFor answers for the caller of ctx; None without a caller.

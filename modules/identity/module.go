@@ -1,8 +1,10 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
+	"time"
 
 	"crm/migrations"
 	"crm/platform/auth"
@@ -28,18 +30,29 @@ var Module = fx.Module("identity",
 )
 
 // startPrincipalCache runs the principal cache's change listener from the
-// app's start to its stop, on PostgreSQL: the cache is on only while it is
-// connected. On SQLite the cache stays off: the caller's lookup is a read of
-// the embedded database, no round trip to save.
+// app's start to its stop, on PostgreSQL: the cache is on only while
+// announcements arrive. It listens on CRM_DB_LISTEN_URL, else the owner's
+// URL: LISTEN needs a session of its own, which a transaction pooler does
+// not give. The start waits for the listener's first answer (bounded by its
+// probe), so the cache's state is known when the server says it serves. On
+// SQLite the cache stays off: the caller's lookup is a read of the embedded
+// database, no round trip to save.
 func startPrincipalCache(lc fx.Lifecycle, s *Service, cfg config.Config, log *slog.Logger) {
 	if db.DialectOf(s.db) != db.Postgres {
 		return
 	}
+	url := cmp.Or(cfg.DBListenURL, cfg.DBOwnerURL, cfg.DatabaseURL)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			go func() { defer close(done); s.listen(ctx, cfg.DatabaseURL, log) }()
+		OnStart: func(start context.Context) error {
+			first := make(chan bool, 1)
+			go func() { defer close(done); s.listen(ctx, url, log, first) }()
+			select {
+			case <-first:
+			case <-start.Done():
+			case <-time.After(15 * time.Second):
+			}
 			return nil
 		},
 		OnStop: func(stop context.Context) error {

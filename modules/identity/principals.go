@@ -197,25 +197,53 @@ func (s *Service) AccountRenamed(ctx context.Context, tx bun.IDB, accountID int6
 
 // listen keeps a LISTEN connection to PostgreSQL and drops the principals
 // each announcement names, until ctx ends. The cache is on only while the
-// connection is up and listening.
-func (s *Service) listen(ctx context.Context, url string, log *slog.Logger) {
+// connection is up and a probe announced through the owner's pool has come
+// back on it: behind a transaction pooler a LISTEN lands on a server
+// connection that the pooler then hands to others, and announcements never
+// arrive. A cache whose invalidations cannot arrive is never used.
+func (s *Service) listen(ctx context.Context, url string, log *slog.Logger, first chan<- bool) {
 	defer s.principals.setOn(false)
 	for ctx.Err() == nil {
-		err := s.listenOnce(ctx, url)
+		err := s.listenOnce(ctx, url, log, first)
 		s.principals.setOn(false)
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("principal cache off: notification listener lost, reconnecting", "error", errString(err))
+		wait := time.Second
+		if errors.Is(err, errProbeLost) {
+			// Not a lost connection: the topology. Say so, and try again
+			// now and then (the setting may be fixed behind it).
+			log.Warn("principal cache off: announcements do not arrive on CRM_DB_LISTEN_URL; point it (or CRM_DB_OWNER_URL) at a direct connection, not a transaction pooler")
+			wait = 30 * time.Second
+		} else {
+			log.Warn("principal cache off: notification listener lost, reconnecting", "error", errString(err))
+		}
+		tell(first, false)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 		}
 	}
 }
 
-func (s *Service) listenOnce(ctx context.Context, url string) error {
+// tell reports the listener's state to whoever waits for its first one
+// (startPrincipalCache), without ever blocking.
+func tell(first chan<- bool, on bool) {
+	select {
+	case first <- on:
+	default:
+	}
+}
+
+// errProbeLost: a probe announced through the owner's pool did not come
+// back on the listening connection.
+var errProbeLost = errors.New("identity: the listener's probe did not arrive")
+
+// probeWait bounds how long a probe may take to come back.
+const probeWait = 5 * time.Second
+
+func (s *Service) listenOnce(ctx context.Context, url string, log *slog.Logger, first chan<- bool) error {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	conn, err := pgx.Connect(cctx, url)
 	cancel()
@@ -226,24 +254,59 @@ func (s *Service) listenOnce(ctx context.Context, url string) error {
 	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
 		return err
 	}
+	if err := s.probe(ctx, conn); err != nil {
+		return err
+	}
 	s.principals.setOn(true)
+	log.Info("principal cache on: announcements arrive on the listening connection")
+	tell(first, true)
 	for {
 		wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
 		case err == nil:
-			s.principals.drop(n.Payload)
+			if !strings.HasPrefix(n.Payload, "probe:") { // another instance's probe
+				s.principals.drop(n.Payload)
+			}
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded):
-			// Quiet for a while: make sure the connection is still there.
-			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
+			// Quiet for a while: make sure announcements still arrive.
+			if err := s.probe(ctx, conn); err != nil {
 				return err
 			}
+		default:
+			return err
+		}
+	}
+}
+
+// probe announces a payload of its own through the owner's pool and waits
+// for it on conn, applying the announcements that come before it.
+func (s *Service) probe(ctx context.Context, conn *pgx.Conn) error {
+	payload := "probe:" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if _, err := s.owner.ExecContext(ctx, "SELECT pg_notify(?, ?)", notifyChannel, payload); err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, probeWait)
+	defer cancel()
+	for {
+		n, err := conn.WaitForNotification(wctx)
+		switch {
+		case err == nil && n.Payload == payload:
+			return nil
+		case err == nil:
+			if !strings.HasPrefix(n.Payload, "probe:") { // another instance's probe
+				s.principals.drop(n.Payload)
+			}
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded):
+			if conn.Ping(ctx) != nil {
+				return err
+			}
+			return errProbeLost
 		default:
 			return err
 		}

@@ -5,6 +5,7 @@ package apptest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -80,6 +81,11 @@ func New(t testing.TB, modules fx.Option, opts ...Option) *App {
 	cfg := TestConfig(t)
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if u := cmp.Or(cfg.DBOwnerURL, cfg.DatabaseURL); cfg.DBListenURL == "" && strings.HasPrefix(u, "postgres") {
+		// When the suite runs through a pooler, the listener still needs
+		// the server itself, as in production (CRM_DB_LISTEN_URL).
+		cfg.DBListenURL = dbtest.Direct(u)
 	}
 	a := &App{T: t, Config: cfg}
 	var owner db.Owner

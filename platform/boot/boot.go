@@ -98,11 +98,13 @@ type dbIn struct {
 }
 
 // OpenDB opens the database and, unless turned off, migrates it. On
-// PostgreSQL it opens two pools: the API's, whose connections SET ROLE to
-// the app role (CRM_DB_APP_ROLE, crm_app by default) and so answer to
-// row-level security, and the Owner's (CRM_DB_OWNER_URL, else the same URL
-// without the role), for migrations and the few paths that cross accounts
-// (db.Owner). With neither a role nor an owner URL, one pool is both.
+// PostgreSQL it opens two pools: the API's, whose transactions and
+// statements run as the app role (CRM_DB_APP_ROLE, crm_app by default) and
+// so answer to row-level security, and the Owner's (CRM_DB_OWNER_URL, else
+// the same URL without the role), for migrations and the few paths that
+// cross accounts (db.Owner). With neither a role nor an owner URL, one pool
+// is both. Neither keeps session state, so either URL may be a transaction
+// pooler.
 func OpenDB(in dbIn) (*bun.DB, db.Owner, error) {
 	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole, RandomPageCost: in.Config.DBRandomPageCost}
 	d, err := db.Open(in.Config.DatabaseURL, opts)
@@ -115,7 +117,7 @@ func OpenDB(in dbIn) (*bun.DB, db.Owner, error) {
 	if db.DialectOf(d) == db.Postgres && (opts.Role != "" || ownerURL != in.Config.DatabaseURL) {
 		// The owner's work is small (login, the webhook worker, the
 		// overdue scan): a quarter of the pool.
-		o, err := db.Open(ownerURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4), RandomPageCost: opts.RandomPageCost})
+		o, err := db.Open(ownerURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4), Owner: true})
 		if err != nil {
 			_ = d.Close()
 			return nil, db.Owner{}, err

@@ -42,6 +42,11 @@ type Config struct {
 	// CRM_DATABASE_URL. Set it when CRM_DATABASE_URL logs in as a role that
 	// is not the owner (docs/security.md: a separate login role).
 	DBOwnerURL string `env:"CRM_DB_OWNER_URL"`
+	// DBListenURL is the connection the principal cache listens on (LISTEN
+	// needs a session of its own, which a transaction pooler does not
+	// give): empty, CRM_DB_OWNER_URL, else CRM_DATABASE_URL. Point it at the
+	// database directly when the others go through a pooler.
+	DBListenURL string `env:"CRM_DB_LISTEN_URL"`
 	// DBRandomPageCost is the planner's random_page_cost on the API's
 	// PostgreSQL connections: 1.1, as for data in memory or on SSD, rather
 	// than PostgreSQL's 4 (spinning disks), under which the filtered lists'

@@ -47,14 +47,17 @@ func DialectOf(db bun.IDB) Dialect {
 // Options tune the pool.
 type Options struct {
 	MaxOpenConns int
-	// Role, on PostgreSQL, is the role every connection of the pool takes
-	// (SET ROLE) right after connecting: the API's role, subject to
-	// row-level security (owner.go). Empty: the role of the URL.
+	// Role, on PostgreSQL, is the role every transaction and statement of
+	// the pool runs as (set_config('role', …, true), begin.go): the API's
+	// role, subject to row-level security. Empty: the role of the URL.
 	Role string
-	// RandomPageCost, on PostgreSQL, is the planner's random_page_cost on
-	// every connection of the pool: a number, or "" or "server" for the
-	// server's own.
+	// RandomPageCost, on PostgreSQL, is the planner's random_page_cost of
+	// every transaction and statement of the pool: a number, or "" or
+	// "server" for the server's own.
 	RandomPageCost string
+	// Owner marks the pool of the tables' owner: it sets nothing, whatever
+	// the context of a query (db.Owner).
+	Owner bool
 }
 
 // Open opens the database named by rawURL: "sqlite:PATH" (or empty, for the
@@ -76,15 +79,17 @@ func Open(rawURL string, opts Options) (*bun.DB, error) {
 		// a round trip and fills per-connection caches, on both sides, with
 		// statements used once. The simple protocol sends the text once
 		// (measured in BENCHMARKS.md: a fifth less CPU per request, and no
-		// memory growth). A URL may still choose its default_query_exec_mode.
+		// memory growth), and it is what a transaction pooler serves
+		// without prepared-statement support. A URL may still choose its
+		// default_query_exec_mode.
 		if !strings.Contains(rawURL, "default_query_exec_mode=") {
 			cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		}
-		setup, err := sessionSetup(opts)
+		set, err := poolSettings(opts)
 		if err != nil {
 			return nil, err
 		}
-		sqldb := sql.OpenDB(beginConnector{stdlib.GetConnector(*cfg, setup...)})
+		sqldb := sql.OpenDB(settingsConnector{Connector: stdlib.GetConnector(*cfg), settings: set})
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
@@ -94,28 +99,24 @@ func Open(rawURL string, opts Options) (*bun.DB, error) {
 	}
 }
 
-// sessionSetup makes every new PostgreSQL connection take the pool's role
-// (none when empty; SET ROLE holds for the connection's life: nothing in
-// the API resets it) and its planner setting, in one round trip.
-func sessionSetup(opts Options) ([]stdlib.OptionOpenDB, error) {
-	var stmts []string
+// poolSettings checks and quotes what the pool's transactions and statements
+// set (begin.go).
+func poolSettings(opts Options) (settings, error) {
+	if opts.Owner {
+		return settings{owner: true}, nil
+	}
+	var s settings
 	if opts.Role != "" {
-		stmts = append(stmts, "SET ROLE "+pgx.Identifier{opts.Role}.Sanitize())
+		s.role = quoteLiteral(opts.Role)
 	}
 	if c := opts.RandomPageCost; c != "" && c != "server" {
 		v, err := strconv.ParseFloat(c, 64)
 		if err != nil || v <= 0 || v > 1000 {
-			return nil, fmt.Errorf("db: CRM_DB_RANDOM_PAGE_COST must be a number above 0 (or \"server\"), not %q", c)
+			return s, fmt.Errorf("db: CRM_DB_RANDOM_PAGE_COST must be a number above 0 (or \"server\"), not %q", c)
 		}
-		stmts = append(stmts, "SET random_page_cost = "+strconv.FormatFloat(v, 'f', -1, 64))
+		s.randomPageCost = "'" + strconv.FormatFloat(v, 'f', -1, 64) + "'"
 	}
-	if len(stmts) == 0 {
-		return nil, nil
-	}
-	set := strings.Join(stmts, "; ")
-	return []stdlib.OptionOpenDB{stdlib.OptionAfterConnect(func(ctx context.Context, c *pgx.Conn) error {
-		return c.PgConn().Exec(ctx, set).Close() // the simple protocol: several statements
-	})}, nil
+	return s, nil
 }
 
 func openSQLite(path string, opts Options) (*bun.DB, error) {

@@ -22,20 +22,20 @@ func WithTx(ctx context.Context, tx bun.Tx) context.Context {
 }
 
 // request is the database work of one HTTP request on PostgreSQL, with the
-// request's account set for row-level security from its first query on.
+// request's account set for row-level security in every statement.
 //
 // A request that writes runs in a transaction: begun on its first query
-// with the account set for it (set_config('app.account_id', …, true), i.e.
-// SET LOCAL), and committed or rolled back once the handler has returned,
-// before the answer is written.
+// with its settings (the app role, the account) in the same message, and
+// committed or rolled back once the handler has returned, before the answer
+// is written.
 //
-// A read-only request (GET) runs its queries on one connection without a
-// transaction: the account is the connection's session setting, set when it
-// changes (begin.go), so a read costs one round trip instead of three
-// (BEGIN, the query, COMMIT). Under READ COMMITTED each statement takes its
-// own snapshot inside a transaction too, so nothing a reader sees changes.
-// A read-only request that still asks for a transaction (InTx) gets one on
-// that connection.
+// A read-only request (GET) runs its queries on the pool without a
+// transaction, each one sent with its settings before it in one message
+// (begin.go): one round trip per query, and nothing left on the connection
+// for whatever uses it next, directly or through a pooler. Under READ
+// COMMITTED each statement takes its own snapshot inside a transaction too,
+// so nothing a reader sees changes. A read-only request that still asks
+// for a transaction (InTx) gets one.
 type request struct {
 	mu          sync.Mutex
 	db          *bun.DB
@@ -58,7 +58,11 @@ func BeginRequest(ctx context.Context, d *bun.DB, accountID int64, read bool) co
 	if DialectOf(d) != Postgres {
 		return ctx
 	}
-	return context.WithValue(ctx, requestKey{}, &request{db: d, accountText: strconv.FormatInt(accountID, 10), read: read})
+	r := &request{db: d, accountText: strconv.FormatInt(accountID, 10), read: read}
+	if !ours(d.DB) {
+		r.err = errForeignPool
+	}
+	return context.WithValue(ctx, requestKey{}, r)
 }
 
 // AfterCommit runs fn once the request's work has ended well (its
@@ -80,7 +84,8 @@ func AfterCommit(ctx context.Context, fn func()) bool {
 }
 
 // handle is the handle of the request's queries: its transaction once begun,
-// else, for a read-only request, its connection (taken on the first query).
+// else, for a read-only request, its connection (taken on the first query),
+// whose every statement carries the request's settings.
 func (r *request) handle(ctx context.Context) (bun.IDB, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -88,9 +93,7 @@ func (r *request) handle(ctx context.Context) (bun.IDB, error) {
 		if err := r.pinLocked(ctx); err != nil {
 			return nil, err
 		}
-		if r.pinned {
-			return r.conn, nil
-		}
+		return r.conn, nil
 	}
 	return r.txLocked(ctx)
 }
@@ -106,11 +109,8 @@ func (r *request) txLocked(ctx context.Context) (bun.Tx, error) {
 	if r.begun || r.err != nil {
 		return r.tx, r.err
 	}
-	if err := r.pinLocked(ctx); err != nil {
-		return r.tx, err
-	}
 	if r.pinned {
-		// On the read-only request's connection, whose session has the account.
+		// The read-only request's connection has the account.
 		tx, err := r.conn.BeginTx(ctx, nil)
 		if err != nil {
 			r.err = err
@@ -119,18 +119,12 @@ func (r *request) txLocked(ctx context.Context) (bun.Tx, error) {
 		r.tx, r.begun = tx, true
 		return tx, nil
 	}
-	// A pool opened by Open sends BEGIN and the account in one round trip
+	// ctx carries the request: its BEGIN sets the request's settings
 	// (begin.go).
-	b := &accountBegin{account: r.accountText}
-	tx, err := r.db.BeginTx(context.WithValue(ctx, accountBeginKey{}, b), nil)
+	tx, err := r.db.BeginTx(context.WithValue(ctx, requestKey{}, r), nil)
 	if err != nil {
 		r.err = err
 		return tx, err
-	}
-	if !b.set {
-		_ = tx.Rollback()
-		r.err = errForeignPool
-		return tx, r.err
 	}
 	r.tx, r.begun = tx, true
 	return tx, nil
@@ -140,10 +134,10 @@ func (r *request) txLocked(ctx context.Context) (bun.Tx, error) {
 // connections set the account (begin.go); any other would run it with none.
 var errForeignPool = errors.New("db: a request's pool must be opened by db.Open")
 
-// pinLocked takes the read-only request's connection and makes its session's
-// account the request's.
+// pinLocked takes the read-only request's connection and makes it carry the
+// request's account.
 func (r *request) pinLocked(ctx context.Context) error {
-	if r.pinned || !r.read {
+	if r.pinned {
 		return nil
 	}
 	c, err := r.db.Conn(ctx)
@@ -152,11 +146,12 @@ func (r *request) pinLocked(ctx context.Context) error {
 		return err
 	}
 	err = c.Raw(func(dc any) error {
-		bc, ok := dc.(*beginConn)
+		sc, ok := dc.(*settingsConn)
 		if !ok {
 			return errForeignPool
 		}
-		return bc.setAccount(ctx, r.accountText)
+		sc.account = r.accountText
+		return nil
 	})
 	if err != nil {
 		_ = c.Close()
@@ -190,8 +185,7 @@ func EndRequest(ctx context.Context, failed bool) error {
 		err = r.err
 	}
 	if r.pinned {
-		// Back to the pool, its session keeping the account (begin.go).
-		_ = r.conn.Close()
+		_ = r.conn.Close() // back to the pool, which forgets the account (begin.go)
 	}
 	if err == nil && !failed {
 		for _, fn := range r.after {

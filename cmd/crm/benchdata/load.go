@@ -58,14 +58,14 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 		rep.Wiped, rep.Kept, rep.Removed, rep.Retired = wp.Deleted, wp.Kept, wp.Removed, wp.Retired
 		fmt.Fprintf(progress, "wiped the earlier bench dataset: %d accounts deleted, %d retired (%s%s)\n", wp.Removed, len(wp.Retired), since(start), cpu(ctx, w))
 		// After the wipe, which runs with every trigger and check on.
-		var triggersOff []string
+		var checksBack func([]int64) error
 		pw, isPg := w.(pgWriter)
 		if isPg {
-			if triggersOff, err = skipForeignKeyChecks(ctx, pw); err != nil {
+			if checksBack, err = deferChecks(ctx, pw); err != nil {
 				return err
 			}
-			if triggersOff != nil {
-				fmt.Fprintln(progress, "foreign keys of the new rows are not re-checked row by row: the loader references only rows it has just written")
+			if checksBack != nil {
+				fmt.Fprintln(progress, "foreign keys are validated once after the load, counters rebuilt from the rows")
 			}
 		}
 		if isPg {
@@ -93,6 +93,17 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 				}
 			}()
 		}
+		if isPg {
+			restore, uerr := unforceRLS(ctx, pw)
+			if uerr != nil {
+				return uerr
+			}
+			defer func() {
+				if e := restore(); e != nil && err == nil {
+					err = e
+				}
+			}()
+		}
 		l := &loader{w: w, p: p, at: at, hash: passwordHash, rows: rep.Rows,
 			progress: func(s string) { fmt.Fprintf(progress, "%s (%s%s)\n", s, since(start), cpu(ctx, w)) }}
 		for _, a := range p.Accounts() {
@@ -101,11 +112,11 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 			}
 			fmt.Fprintf(progress, "loaded %s: %d clients (%s%s)\n", a.Name, a.Clients, since(start), cpu(ctx, w))
 		}
-		if len(triggersOff) > 0 {
-			if err := recount(ctx, pw, triggersOff, l.accounts); err != nil {
+		if checksBack != nil {
+			if err := checksBack(l.accounts); err != nil {
 				return err
 			}
-			fmt.Fprintf(progress, "counters rebuilt: %s (%s%s)\n", strings.Join(triggersOff, ", "), since(start), cpu(ctx, w))
+			fmt.Fprintf(progress, "foreign keys validated, counters rebuilt (%s%s)\n", since(start), cpu(ctx, w))
 		}
 		return nil
 	}
@@ -192,16 +203,16 @@ var counters = map[string]string{
 	"payments_total_rows": "payments_retotal",
 }
 
-// skipForeignKeyChecks turns off, for this transaction only, the row by row
-// foreign key checks of PostgreSQL (session_replication_role = replica, as
-// pg_restore --disable-triggers does), which cost more than the writes.
-// The loader only references rows it created itself, in the same
-// transaction. Replica mode turns off the triggers too, so it is done only
-// when every trigger of the dataset's tables keeps a counter that the
-// loader rebuilds afterwards (recount), and only when the role may (a
-// superuser); otherwise the checks stay on. It returns the rebuild
-// functions to call, or nil when the checks and triggers stay on.
-func skipForeignKeyChecks(ctx context.Context, w pgWriter) ([]string, error) {
+// deferChecks turns off, for the load, what checks and counts row by row:
+// the dataset tables' own foreign keys are dropped (and added back by the
+// returned function, which validates every row in one pass per key, as
+// pg_restore adds them after the data) and their triggers disabled. It is
+// done only when every trigger of those tables keeps a counter that the
+// returned function rebuilds for the loaded accounts; otherwise everything
+// stays on and it returns nil. All of it is the transaction's: no other
+// session sees the tables without their keys. A table's owner may do all of
+// it, superuser or not.
+func deferChecks(ctx context.Context, w pgWriter) (func(accounts []int64) error, error) {
 	fns, err := w.texts(ctx, `SELECT DISTINCT p.proname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 		JOIN pg_namespace s ON s.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid
 		WHERE NOT t.tgisinternal AND s.nspname = current_schema() AND c.relname = ANY(?)
@@ -209,7 +220,7 @@ func skipForeignKeyChecks(ctx context.Context, w pgWriter) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rebuild := []string{}
+	var rebuild []string
 	for _, f := range fns {
 		r, ok := counters[f[0]]
 		if !ok {
@@ -217,27 +228,41 @@ func skipForeignKeyChecks(ctx context.Context, w pgWriter) ([]string, error) {
 		}
 		rebuild = append(rebuild, r)
 	}
-	if super, err := isSuperuser(ctx, w); err != nil || !super {
+	keys, err := w.texts(ctx, `SELECT c.conrelid::regclass::text, c.conname::text, pg_get_constraintdef(c.oid)
+		FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+		WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace AND t.relname = ANY(?)
+		ORDER BY 1, 2`, datasetTables)
+	if err != nil {
 		return nil, err
 	}
-	if _, err = w.exec(ctx, `SET LOCAL session_replication_role = replica`); err != nil {
-		return nil, err
-	}
-	return rebuild, nil
-}
-
-// recount turns the triggers back on and rebuilds the counters of the
-// loaded accounts with fns (from skipForeignKeyChecks).
-func recount(ctx context.Context, w pgWriter, fns []string, accounts []int64) error {
-	if _, err := w.exec(ctx, `SET LOCAL session_replication_role = origin`); err != nil {
-		return err
-	}
-	for _, fn := range fns {
-		if _, err := w.exec(ctx, `SELECT `+fn+`(?)`, accounts); err != nil {
-			return fmt.Errorf("rebuild counters (%s): %w", fn, err)
+	for _, k := range keys {
+		if _, err := w.exec(ctx, `ALTER TABLE `+k[0]+` DROP CONSTRAINT `+pgx.Identifier{k[1]}.Sanitize()); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	for _, t := range datasetTables {
+		if _, err := w.exec(ctx, `ALTER TABLE `+pgx.Identifier{t}.Sanitize()+` DISABLE TRIGGER USER`); err != nil {
+			return nil, err
+		}
+	}
+	return func(accounts []int64) error {
+		for _, k := range keys {
+			if _, err := w.exec(ctx, `ALTER TABLE `+k[0]+` ADD CONSTRAINT `+pgx.Identifier{k[1]}.Sanitize()+` `+k[2]); err != nil {
+				return fmt.Errorf("foreign key %s of %s: %w", k[1], k[0], err)
+			}
+		}
+		for _, t := range datasetTables {
+			if _, err := w.exec(ctx, `ALTER TABLE `+pgx.Identifier{t}.Sanitize()+` ENABLE TRIGGER USER`); err != nil {
+				return err
+			}
+		}
+		for _, fn := range rebuild {
+			if _, err := w.exec(ctx, `SELECT `+fn+`(?)`, accounts); err != nil {
+				return fmt.Errorf("rebuild counters (%s): %w", fn, err)
+			}
+		}
+		return nil
+	}, nil
 }
 
 func isSuperuser(ctx context.Context, w pgWriter) (bool, error) {
@@ -246,6 +271,35 @@ func isSuperuser(ctx context.Context, w pgWriter) (bool, error) {
 		return false, err
 	}
 	return v[0][0] == "on", nil
+}
+
+// unforceRLS lets the owner's COPY through row-level security for this
+// transaction only. PostgreSQL refuses COPY FROM into a table whose policies
+// apply to the copying role, and FORCE makes them apply to the owner; a
+// superuser is exempt, but a managed database's owner is no superuser. The
+// loader writes every account's rows, as the owner may; no other session
+// sees the tables without FORCE (the change is the transaction's, and its
+// lock keeps them out until the commit, which restore precedes). restore
+// puts FORCE back on the tables that had it.
+func unforceRLS(ctx context.Context, w pgWriter) (restore func() error, err error) {
+	forced, err := w.texts(ctx, `SELECT relname::text FROM pg_class
+		WHERE relnamespace = current_schema()::regnamespace AND relname = ANY(?) AND relforcerowsecurity ORDER BY 1`, datasetTables)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range forced {
+		if _, err := w.exec(ctx, `ALTER TABLE `+pgx.Identifier{t[0]}.Sanitize()+` NO FORCE ROW LEVEL SECURITY`); err != nil {
+			return nil, err
+		}
+	}
+	return func() error {
+		for _, t := range forced {
+			if _, err := w.exec(ctx, `ALTER TABLE `+pgx.Identifier{t[0]}.Sanitize()+` FORCE ROW LEVEL SECURITY`); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
 }
 
 // datasetTables are the tables the loader writes, in order.

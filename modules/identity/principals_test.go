@@ -8,6 +8,7 @@ import (
 
 	"crm/modules/identity/identitytest"
 	"crm/platform/apptest"
+	"crm/platform/config"
 	"crm/platform/dbtest"
 )
 
@@ -180,5 +181,31 @@ func TestPrincipalCacheOffWithoutListener(t *testing.T) {
 	}
 	if s, _ := meOf(t, one, emp.Token); s != http.StatusUnauthorized {
 		t.Fatalf("revoked behind the API's back while the listener was down: %d", s)
+	}
+}
+
+// TestPrincipalCacheOffBehindTransactionPooler: a listener pointed at a
+// transaction pooler (CRM_DB_LISTEN_URL left on a pooled URL) gets no
+// announcements, so the cache never comes on: every request reads the
+// database, and a change behind the API's back is seen at once, over and
+// over, not after the cache's age limit.
+func TestPrincipalCacheOffBehindTransactionPooler(t *testing.T) {
+	if dbtest.PostgresURL() == "" {
+		t.Skip("the principal cache runs on PostgreSQL only (set CRM_TEST_POSTGRES_URL)")
+	}
+	url := dbtest.URL(t)
+	pooled := dbtest.Pooler(t, url, 2)
+	e := identitytest.New(t, nil, apptest.WithDatabaseURL(url), func(c *config.Config) { c.DBListenURL = pooled })
+	e.Start()
+	acme := e.Account("Acme")
+	emp := acme.Employee("employee")
+	ctx := context.Background()
+	for i, name := range []string{"first", "second", "third"} {
+		if _, err := e.DB.NewUpdate().Table("employees").Set("name = ?", name).Where("id = ?", emp.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, m := meOf(t, e, emp.Token); m["name"] != name {
+			t.Fatalf("change %d behind the API's back: me says %v, want %q (served from a cache that hears nothing)", i, m["name"], name)
+		}
 	}
 }

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"crm/platform/dbtest"
 )
 
 var (
@@ -67,6 +69,10 @@ func crmEnv(url string, extra ...string) []string {
 		if !strings.HasPrefix(kv, "CRM_") {
 			env = append(env, kv)
 		}
+	}
+	if strings.HasPrefix(url, "postgres") {
+		// Through a pooler, the listener still takes the server itself.
+		env = append(env, "CRM_DB_LISTEN_URL="+dbtest.Direct(url))
 	}
 	env = append(env,
 		"CRM_DATABASE_URL="+url,

@@ -25,6 +25,12 @@ var Module = fx.Module("identity",
 		func(s *Service) auth.Authenticator { return s },
 	),
 	fx.Invoke(startPrincipalCache),
+	fx.Provide(fx.Annotate(func(s *Service) boot.Fact {
+		if db.DialectOf(s.db) != db.Postgres {
+			return boot.Fact{Name: "principal_cache", Value: func() string { return "not used on SQLite" }}
+		}
+		return boot.Fact{Name: "principal_cache", Value: s.principals.state}
+	}, fx.ResultTags(`group:"facts"`))),
 	httpx.AsRoutes(routes),
 	boot.AsMigrations("identity", migrations.For("identity")),
 )

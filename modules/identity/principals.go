@@ -134,6 +134,16 @@ func (c *principals) drop(keys ...string) {
 	}
 }
 
+// state says whether the cache is on, for the topology line.
+func (c *principals) state() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.on {
+		return "on"
+	}
+	return "off"
+}
+
 // setOn turns the cache on or off; either way it starts empty.
 func (c *principals) setOn(on bool) {
 	c.mu.Lock()

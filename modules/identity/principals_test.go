@@ -194,7 +194,7 @@ func TestPrincipalCacheOffBehindTransactionPooler(t *testing.T) {
 		t.Skip("the principal cache runs on PostgreSQL only (set CRM_TEST_POSTGRES_URL)")
 	}
 	url := dbtest.URL(t)
-	pooled := dbtest.Pooler(t, url, 2)
+	pooled := dbtest.Pooler(t, url, "transaction", 2)
 	e := identitytest.New(t, nil, apptest.WithDatabaseURL(url), func(c *config.Config) { c.DBListenURL = pooled })
 	e.Start()
 	acme := e.Account("Acme")

@@ -6,6 +6,7 @@ package boot
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -51,11 +52,38 @@ var Module = fx.Module("platform",
 	apidocs.Module,
 )
 
-// Serve starts the HTTP server (and the policy watcher) with the app.
-var Serve = fx.Invoke(func(lc fx.Lifecycle, s *httpx.Server, a *authz.Authorizer, cfg config.Config, log *slog.Logger, v Version) {
+// Fact is something a module tells about how it found the deployment, for
+// the topology line serve prints once everything has started (e.g. whether
+// the principal cache's listener hears its announcements).
+type Fact struct {
+	Name  string
+	Value func() string
+}
+
+type serveIn struct {
+	fx.In
+	LC       fx.Lifecycle
+	Server   *httpx.Server
+	Authz    *authz.Authorizer
+	Config   config.Config
+	Log      *slog.Logger
+	V        Version
+	Topology Topology
+	Facts    []Fact `group:"facts"`
+}
+
+// Serve starts the HTTP server (and the policy watcher) with the app, once
+// the database's topology is known and servable.
+var Serve = fx.Invoke(func(in serveIn) {
+	s, a, cfg, log := in.Server, in.Authz, in.Config, in.Log
 	ctx, cancel := context.WithCancel(context.Background())
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
+	in.LC.Append(fx.Hook{
+		OnStart: func(start context.Context) error {
+			top := append([]any{}, in.Topology...)
+			for _, f := range in.Facts {
+				top = append(top, f.Name, f.Value())
+			}
+			log.Info("crm topology", top...)
 			if err := a.Watch(ctx, log); err != nil {
 				log.Warn("policy watcher not started", "error", err.Error())
 			}
@@ -67,7 +95,7 @@ var Serve = fx.Invoke(func(lc fx.Lifecycle, s *httpx.Server, a *authz.Authorizer
 					return err
 				}
 			}
-			log.Info("crm serving", "addr", cfg.HTTPAddr, "version", string(v), "database", db.DialectOf(s.DB()), "policy_dir", a.Dir())
+			log.Info("crm serving", "addr", cfg.HTTPAddr, "version", string(in.V), "database", db.DialectOf(s.DB()), "policy_dir", a.Dir())
 			return nil
 		},
 		OnStop: func(stop context.Context) error {
@@ -81,6 +109,38 @@ var Serve = fx.Invoke(func(lc fx.Lifecycle, s *httpx.Server, a *authz.Authorizer
 		},
 	})
 })
+
+// Topology is what OpenDB found behind the database settings, as the
+// attributes of the line serve prints.
+type Topology []any
+
+// inspect tells what answers at the PostgreSQL URLs: for the API's and the
+// owner's, the login role and whether a pooler answers. A pooler in
+// statement mode, which cannot keep a transaction together, is refused
+// before anything runs through it.
+func inspect(ctx context.Context, cfg config.Config, ownerURL string) (Topology, error) {
+	if DatabaseKind(cfg.DatabaseURL) == "sqlite" {
+		return Topology{"database", "sqlite", "file", db.SQLitePath(cfg.DatabaseURL)}, nil
+	}
+	top := Topology{"database", "postgres"}
+	seen := map[string]db.Topology{}
+	for _, u := range []struct{ setting, url string }{{"CRM_DATABASE_URL", cfg.DatabaseURL}, {"CRM_DB_OWNER_URL", ownerURL}} {
+		t, ok := seen[u.url]
+		if !ok {
+			var err error
+			t, err = db.Inspect(ctx, u.url)
+			if errors.Is(err, db.ErrStatementPooling) {
+				return nil, fmt.Errorf("%s reaches a pooler in statement mode, which cannot keep a transaction on one connection: set its pool_mode to transaction (or session)", u.setting)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", u.setting, err)
+			}
+			seen[u.url] = t
+		}
+		top = append(top, slog.Group(strings.ToLower(strings.TrimPrefix(u.setting, "CRM_")), "login", t.Login, "pooled", t.Pooled))
+	}
+	return append(top, "serving_role", cmp.Or(cfg.DBAppRole, "the login role (CRM_DB_APP_ROLE is empty: no row-level security)")), nil
+}
 
 // NewLogger is a JSON slog logger on stderr.
 func NewLogger(cfg config.Config) *slog.Logger {
@@ -105,32 +165,36 @@ type dbIn struct {
 // cross accounts (db.Owner). With neither a role nor an owner URL, one pool
 // is both. Neither keeps session state, so either URL may be a transaction
 // pooler.
-func OpenDB(in dbIn) (*bun.DB, db.Owner, error) {
+func OpenDB(in dbIn) (*bun.DB, db.Owner, Topology, error) {
+	ownerURL := cmp.Or(in.Config.DBOwnerURL, in.Config.DatabaseURL)
+	top, err := inspect(context.Background(), in.Config, ownerURL)
+	if err != nil {
+		return nil, db.Owner{}, nil, err
+	}
 	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole, RandomPageCost: in.Config.DBRandomPageCost}
 	d, err := db.Open(in.Config.DatabaseURL, opts)
 	if err != nil {
-		return nil, db.Owner{}, err
+		return nil, db.Owner{}, nil, err
 	}
 	in.LC.Append(fx.StopHook(func() error { return d.Close() }))
 	owner := db.Owner{DB: d}
-	ownerURL := cmp.Or(in.Config.DBOwnerURL, in.Config.DatabaseURL)
 	if db.DialectOf(d) == db.Postgres && (opts.Role != "" || ownerURL != in.Config.DatabaseURL) {
 		// The owner's work is small (login, the webhook worker, the
 		// overdue scan): a quarter of the pool.
 		o, err := db.Open(ownerURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4), Owner: true})
 		if err != nil {
 			_ = d.Close()
-			return nil, db.Owner{}, err
+			return nil, db.Owner{}, nil, err
 		}
 		in.LC.Append(fx.StopHook(func() error { return o.Close() }))
 		owner = db.Owner{DB: o}
 	}
 	if in.Config.AutoMigrate || db.DialectOf(d) == db.SQLite {
 		if err := db.Migrate(context.Background(), owner.DB, in.Migrations, in.Log); err != nil {
-			return nil, db.Owner{}, err
+			return nil, db.Owner{}, nil, err
 		}
 	}
-	return d, owner, nil
+	return d, owner, top, nil
 }
 
 // AsMigrations adds a module's migrations to the timeline.

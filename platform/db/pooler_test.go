@@ -25,7 +25,7 @@ func TestOnePooledServerConnection(t *testing.T) {
 		t.Skip("a PostgreSQL pooler (set CRM_TEST_POSTGRES_URL)")
 	}
 	ctx := context.Background()
-	pooled := dbtest.Pooler(t, dbtest.URL(t), 1)
+	pooled := dbtest.Pooler(t, dbtest.URL(t), "transaction", 1)
 	owner, err := db.Open(pooled, db.Options{MaxOpenConns: 2, Owner: true})
 	if err != nil {
 		t.Fatal(err)

@@ -44,12 +44,13 @@ func Direct(dbURL string) string {
 	return du.String()
 }
 
-// Pooler starts a PgBouncer of the test's own in transaction pooling mode
-// in front of dbURL's server, with at most poolSize server connections to
-// its database, and returns dbURL through it. It is stopped when the test
+// Pooler starts a PgBouncer of the test's own in pool_mode mode
+// ("transaction", "session" or "statement") in front of dbURL's server,
+// with at most poolSize server connections to its database, and returns
+// dbURL through it. It is stopped when the test
 // ends. Without pgbouncer on the PATH the test is skipped, unless CI is
 // set: in CI it fails.
-func Pooler(t testing.TB, dbURL string, poolSize int) string {
+func Pooler(t testing.TB, dbURL, mode string, poolSize int) string {
 	t.Helper()
 	bin, err := exec.LookPath("pgbouncer")
 	if err != nil {
@@ -86,12 +87,12 @@ listen_port = %d
 unix_socket_dir =
 auth_type = trust
 auth_file = %s
-pool_mode = transaction
+pool_mode = %s
 max_db_connections = %d
 max_client_conn = 200
 logfile = %s
 pidfile = %s
-`, server.Hostname(), cmp.Or(server.Port(), "5432"), poolSize, port, filepath.Join(dir, "users.txt"),
+`, server.Hostname(), cmp.Or(server.Port(), "5432"), poolSize, port, filepath.Join(dir, "users.txt"), mode,
 		poolSize, filepath.Join(dir, "pgbouncer.log"), filepath.Join(dir, "pgbouncer.pid"))
 	for name, body := range map[string]string{"pgbouncer.ini": ini, "users.txt": strconv.Quote(userName) + ` ""` + "\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {

@@ -2,6 +2,9 @@ package httpx
 
 import (
 	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"crm/platform/errs"
@@ -10,9 +13,10 @@ import (
 )
 
 // textOnly refuses, with a 400, input that no text column can hold: a NUL
-// character or invalid UTF-8 in a query parameter, and a \u0000 escape in a
-// body. PostgreSQL rejects NUL in text and the query builder cannot quote it,
-// so without this a search for "%00" was a 500.
+// character or invalid UTF-8 in a query parameter, and a NUL character (the
+// escape \u0000) in a string of a JSON body. PostgreSQL rejects NUL in text
+// and the query builder cannot quote it, so without this a search for "%00"
+// was a 500. The error names the parameter, or the body's field.
 func textOnly(c *fiber.Ctx) error {
 	var bad *errs.Error
 	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
@@ -28,31 +32,110 @@ func textOnly(c *fiber.Ctx) error {
 	if bad != nil {
 		return bad
 	}
-	if hasNULEscape(c.Body()) {
-		return errs.Invalid("body", "Text must not contain the NUL character (\\u0000).")
+	if body := c.Body(); bytes.Contains(body, []byte(`\u0000`)) {
+		if err := nulFields(body); err != nil {
+			return err
+		}
 	}
 	return c.Next()
 }
 
 func storable(b []byte) bool { return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 }
 
-// hasNULEscape tells whether a JSON text holds the escape \u0000 (and not
-// an escaped backslash followed by "u0000").
-func hasNULEscape(body []byte) bool {
-	const esc = `\u0000`
-	for off := 0; ; {
-		i := bytes.Index(body[off:], []byte(esc))
-		if i < 0 {
-			return false
+const (
+	// nulMaxFields bounds the fields one answer names (a body of a million
+	// NUL strings gets an answer of ten).
+	nulMaxFields = 10
+	// nulMaxDepth bounds a field's name: deeper, the answer names the field
+	// that holds the NUL at this depth.
+	nulMaxDepth = 32
+)
+
+// nulFields names every string of a JSON body that holds the NUL character,
+// as huma names the fields of its validation errors: first_name,
+// event_types[2], a.b[0].c ("body" for the body itself). A key holding NUL
+// names the object that has it. A body that is not JSON past some point is
+// read up to there: the route's decoder refuses the rest (an escaped
+// backslash followed by "u0000" is ordinary text, and no NUL).
+func nulFields(body []byte) error {
+	type level struct {
+		object  bool
+		wantKey bool   // object: the next token is a key
+		key     string // object: the member being read
+		index   int    // array: the element being read
+	}
+	var stack []level
+	var v errs.Validation
+	n := 0
+	add := func(levels []level, msg string) {
+		if len(levels) > nulMaxDepth {
+			levels = levels[:nulMaxDepth]
 		}
-		at := off + i
-		n := 0 // backslashes before this one
-		for j := at - 1; j >= 0 && body[j] == '\\'; j-- {
+		var b strings.Builder
+		for _, l := range levels {
+			if l.object {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(l.key)
+			} else {
+				b.WriteString("[" + strconv.Itoa(l.index) + "]")
+			}
+		}
+		field := b.String()
+		if field == "" || field[0] == '[' {
+			field = "body" + field
+		}
+		if !v.Has(field) {
+			v.Add(field, msg)
 			n++
 		}
-		if n%2 == 0 {
-			return true
-		}
-		off = at + len(esc)
 	}
+	next := func() { // the value at the top of the stack is read
+		if len(stack) == 0 {
+			return
+		}
+		if top := &stack[len(stack)-1]; top.object {
+			top.wantKey = true
+		} else {
+			top.index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // a number too large for a float64 is not an error here
+	for n < nulMaxFields {
+		tok, err := dec.Token()
+		if err != nil {
+			break // the end, or not JSON from here on
+		}
+		if len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].wantKey {
+			if key, ok := tok.(string); ok {
+				if strings.IndexByte(key, 0) >= 0 {
+					add(stack[:len(stack)-1], "Keys must not contain the NUL character (\\u0000).")
+				}
+				stack[len(stack)-1].key, stack[len(stack)-1].wantKey = key, false
+				continue
+			}
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, level{object: true, wantKey: true})
+			case '[':
+				stack = append(stack, level{})
+			default:
+				stack = stack[:len(stack)-1]
+				next()
+			}
+		case string:
+			if strings.IndexByte(t, 0) >= 0 {
+				add(stack, "Text must not contain the NUL character (\\u0000).")
+			}
+			next()
+		default:
+			next()
+		}
+	}
+	return v.Err()
 }

@@ -160,7 +160,7 @@ func TestBadFiltersAre400(t *testing.T) {
 			t.Fatalf("%s: %s", q, r.Body)
 		}
 	}
-	apptest.Expect(t, e.Get(acme.Owner.Token, "/api/audit-events/abc/"), http.StatusBadRequest)
+	apptest.Expect(t, e.Get(acme.Owner.Token, "/api/audit-events/abc/"), http.StatusNotFound)
 	apptest.Expect(t, e.Get(acme.Owner.Token, "/api/audit-events/999999/"), http.StatusNotFound)
 }
 

@@ -98,13 +98,13 @@ func TestStaticPathsAreNotIDs(t *testing.T) {
 			t.Fatalf("%s = %v", p, r)
 		}
 	}
-	// An id that is not a number is refused with a JSON error, never a 500.
-	for _, p := range []string{"/api/clients/abc/", "/api/clients/99999999999999999999/", "/api/clients/0/", "/api/clients/-1/"} {
-		r := e.Get(a.Owner.Token, p)
-		if r.Status != http.StatusNotFound && r.Status != http.StatusBadRequest {
+	// An id that is not a positive integer in range does not match the
+	// path: 404 with the contract's body, never a 400 or a 500.
+	for _, p := range []string{"/api/clients/abc/", "/api/clients/99999999999999999999/", "/api/clients/0/", "/api/clients/-1/", "/api/clients/+1/", "/api/clients/1.5/"} {
+		r := apptest.Expect(t, e.Get(a.Owner.Token, p), http.StatusNotFound)
+		if errs := fieldErrors(t, r); errs != nil {
 			t.Fatalf("%s: %s", p, r)
 		}
-		fieldErrors(t, r)
 	}
 	// Without a token: 401.
 	apptest.Expect(t, e.Get("", "/api/clients/"), http.StatusUnauthorized)

@@ -229,7 +229,7 @@ func New(o Options) (*Server, error) {
 	describeAPI(cfg.OpenAPI) // openapi.go: description, servers, tags, error responses
 	cfg.AllowAdditionalPropertiesByDefault = true
 	cfg.FieldsOptionalByDefault = false
-	api := humafiber.New(app, cfg)
+	api := humafiber.NewWithGroup(app, idRouter{app}, cfg)
 	s.API = api
 	api.UseMiddleware(s.authenticate)
 
@@ -336,7 +336,7 @@ func (s *Server) frame(c *fiber.Ctx) error {
 	status := c.Response().StatusCode()
 	route := "unmatched"
 	if r := c.Route(); r != nil && r.Path != "/" && r.Path != "" {
-		route = r.Path
+		route = routeLabel(r.Path)
 	}
 	elapsed := time.Since(start)
 	if s.opts.Observe != nil {

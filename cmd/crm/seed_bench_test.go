@@ -392,7 +392,7 @@ func TestCrmbenchScenarios(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = a.Server.App.Listener(ln) }()
+	go func() { _ = a.Server.Serve(ln) }()
 	t.Cleanup(func() { _ = a.Server.App.Shutdown() })
 
 	names := bench.ScenarioNames()

@@ -30,7 +30,7 @@ func serve(t *testing.T, e *identitytest.Env) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = e.Server.App.Listener(ln) }()
+	go func() { _ = e.Server.Serve(ln) }()
 	t.Cleanup(func() { _ = e.Server.App.ShutdownWithTimeout(5 * time.Second) })
 	return "http://" + ln.Addr().String()
 }

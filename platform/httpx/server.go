@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"sort"
@@ -363,8 +364,10 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 			out.Detail = fmt.Sprintf("Method %q not allowed.", c.Method())
 		case http.StatusRequestEntityTooLarge:
 			out.Detail = "Request body too large (limit 1 MiB)."
+			drainBeforeClose(c)
 		case http.StatusRequestHeaderFieldsTooLarge:
 			out.Detail = "Request header fields too large."
+			drainBeforeClose(c)
 		default:
 			out.Detail = http.StatusText(fe.Code) + "."
 			if fe.Code >= 500 {
@@ -455,12 +458,15 @@ func (s *Server) Start(addr string) error {
 		return err
 	}
 	go func() {
-		if err := s.App.Listener(ln); err != nil {
+		if err := s.Serve(ln); err != nil {
 			s.opts.Log.Error("http server stopped", "error", err.Error())
 		}
 	}()
 	return nil
 }
+
+// Serve answers the connections of ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.App.Listener(drainListener{ln}) }
 
 // Shutdown stops accepting and waits for requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error {

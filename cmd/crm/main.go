@@ -12,8 +12,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	"crm/modules/accounts"
@@ -29,9 +31,11 @@ import (
 	"crm/platform/config"
 	"crm/platform/db"
 	"crm/platform/emailaddr"
+	"crm/platform/httpx"
 	"crm/policies"
 
 	"github.com/uptrace/bun"
+	"go.uber.org/dig"
 	"go.uber.org/fx"
 )
 
@@ -95,10 +99,19 @@ Configuration is read from the environment; see README.md.
 `
 
 func main() {
-	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "crm:", err)
-		os.Exit(1)
+	err := run(os.Args[1:], os.Stdin, os.Stdout)
+	if err == nil {
+		return
 	}
+	// A setting crm cannot run with is one line naming it, and exit 2,
+	// wherever it was found; any other failure is exit 1.
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		fmt.Fprintln(os.Stderr, "crm:", ce)
+		os.Exit(2)
+	}
+	fmt.Fprintln(os.Stderr, "crm:", err)
+	os.Exit(1)
 }
 
 func run(args []string, stdin io.Reader, stdout io.Writer) error {
@@ -144,15 +157,20 @@ func run(args []string, stdin io.Reader, stdout io.Writer) error {
 // loadConfig reads the configuration of the commands other than serve:
 // they run as the database's owner (migrations, accounts, seeds cross
 // accounts), without the app role that row-level security guards.
+// CRM_DB_OWNER_URL stays set, so an error of that URL names it.
 func loadConfig() (config.Config, error) {
 	cfg, err := config.Load()
 	cfg.DatabaseURL = cmp.Or(cfg.DBOwnerURL, cfg.DatabaseURL)
-	cfg.DBAppRole, cfg.DBOwnerURL = "", ""
+	cfg.DBAppRole = ""
 	return cfg, err
 }
 
-// newApp builds the Fx app of the platform and every module.
-func newApp(cfg config.Config, extra ...fx.Option) *fx.App {
+// newApp builds the Fx app of the platform and every module, with what the
+// command adds: boot.Serve for serve, boot.Command for the others, and what
+// it populates or invokes. Fx builds only what these reach. Its error is
+// the one a constructor returned (a config.Error for a setting), not Fx's
+// account of the graph.
+func newApp(cfg config.Config, extra ...fx.Option) (*fx.App, error) {
 	opts := []fx.Option{
 		fx.Supply(cfg, boot.Version(appVersion())),
 		boot.Module,
@@ -160,7 +178,11 @@ func newApp(cfg config.Config, extra ...fx.Option) *fx.App {
 		fx.NopLogger,
 		fx.StopTimeout(cfg.ShutdownTimeout + time.Second),
 	}
-	return fx.New(append(opts, extra...)...)
+	app := fx.New(append(opts, extra...)...)
+	if err := app.Err(); err != nil {
+		return nil, dig.RootCause(err)
+	}
+	return app, nil
 }
 
 func serve(args []string) error {
@@ -173,15 +195,40 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *demo {
-		return serveDemo(cfg, os.Stdout)
-	}
-	app := newApp(cfg, boot.Serve)
-	if err := app.Err(); err != nil {
+	// Heard from the start: a signal while the demo is seeded or its
+	// logins are printed stops the server cleanly, not by default action.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	var d db.Owner // every account counts, not the ones row-level security shows
+	var srv *httpx.Server
+	var acc *accounts.Service
+	app, err := newApp(cfg, boot.Serve, fx.Populate(&d, &srv, &acc))
+	if err != nil {
 		return err
 	}
-	app.Run()
-	return nil
+	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
+	defer cancel()
+	if err := app.Start(startCtx); err != nil {
+		return err
+	}
+	if *demo {
+		if err := seedDemoIfEmpty(context.Background(), d, srv, acc, cfg, os.Stdout); err != nil {
+			_ = stop(app)
+			return err
+		}
+	}
+	select {
+	case <-sig:
+	case <-app.Wait():
+	}
+	return stop(app)
+}
+
+func stop(app *fx.App) error {
+	ctx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
+	defer cancel()
+	return app.Stop(ctx)
 }
 
 func migrate(args []string) error {
@@ -197,8 +244,8 @@ func migrate(args []string) error {
 	cfg.AutoMigrate = false
 	var d *bun.DB
 	var sets []db.Migrations
-	app := newApp(cfg, fx.Invoke(fx.Annotate(func(x db.Owner, m []db.Migrations) { d, sets = x.DB, m }, fx.ParamTags(``, `group:"migrations"`))))
-	if err := app.Err(); err != nil {
+	var log *slog.Logger
+	if _, err := newApp(cfg, boot.Command, fx.Populate(&log), fx.Invoke(fx.Annotate(func(x db.Owner, m []db.Migrations) { d, sets = x.DB, m }, fx.ParamTags(``, `group:"migrations"`)))); err != nil {
 		return err
 	}
 	defer d.Close()
@@ -206,7 +253,6 @@ func migrate(args []string) error {
 	if *unlock {
 		return db.Unlock(ctx, d, sets)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err := db.Migrate(ctx, d, sets, log); err != nil {
 		return err
 	}
@@ -239,8 +285,7 @@ func createAccount(args []string, stdin io.Reader, stdout io.Writer) error {
 	}
 	var d *bun.DB
 	var svc *accounts.Service
-	app := newApp(cfg, fx.Populate(&d, &svc))
-	if err := app.Err(); err != nil {
+	if _, err := newApp(cfg, boot.Command, fx.Populate(&d, &svc)); err != nil {
 		return err
 	}
 	defer d.Close()

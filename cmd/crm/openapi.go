@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"crm/platform/boot"
 	"crm/platform/httpx"
 
 	"go.uber.org/fx"
@@ -37,12 +38,10 @@ func printOpenAPI(args []string, stdout io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg.DatabaseURL = "sqlite:" + filepath.Join(dir, "crm.db")
-	cfg.JWTSecret = "openapi-only-never-signs-anything-0123456789"
+	cfg.DatabaseURL, cfg.DBOwnerURL = "sqlite:"+filepath.Join(dir, "crm.db"), ""
 	cfg.LogLevel = "error"
 	var s *httpx.Server
-	app := newApp(cfg, fx.Populate(&s))
-	if err := app.Err(); err != nil {
+	if _, err := newApp(cfg, boot.Command, fx.Populate(&s)); err != nil {
 		return err
 	}
 	defer s.DB().Close()

@@ -11,6 +11,7 @@ import (
 
 	"crm/cmd/crm/benchdata"
 	"crm/modules/identity"
+	"crm/platform/boot"
 
 	"github.com/uptrace/bun"
 	"go.uber.org/fx"
@@ -45,8 +46,7 @@ func seedBench(args []string, stdout io.Writer) error {
 	}
 	var d *bun.DB
 	var hasher *identity.Hasher
-	app := newApp(cfg, fx.Populate(&d, &hasher))
-	if err := app.Err(); err != nil {
+	if _, err := newApp(cfg, boot.Command, fx.Populate(&d, &hasher)); err != nil {
 		return err
 	}
 	defer d.Close()

@@ -12,9 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -84,8 +82,7 @@ func seedDemoCommand(args []string, stdout io.Writer) error {
 	var d *bun.DB
 	var srv *httpx.Server
 	var acc *accounts.Service
-	app := newApp(cfg, fx.Populate(&d, &srv, &acc))
-	if err := app.Err(); err != nil {
+	if _, err := newApp(cfg, boot.Command, fx.Populate(&d, &srv, &acc)); err != nil {
 		return err
 	}
 	defer d.Close()
@@ -97,55 +94,24 @@ func seedDemoCommand(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// serveDemo is `crm serve --demo`: it serves as `crm serve` does and, when
-// the database has no account yet, seeds the demo account and prints its
+// seedDemoIfEmpty is `crm serve --demo` once the server runs: when the
+// database has no account yet, it seeds the demo account and prints its
 // logins.
-func serveDemo(cfg config.Config, stdout io.Writer) error {
-	var d db.Owner // every account counts, not the ones row-level security shows
-	var srv *httpx.Server
-	var acc *accounts.Service
-	// Heard from the start: a signal while the demo is seeded or its
-	// logins are printed stops the server cleanly, not by default action.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
-	app := newApp(cfg, boot.Serve, fx.Populate(&d, &srv, &acc))
-	if err := app.Err(); err != nil {
-		return err
-	}
-	startCtx, cancel := context.WithTimeout(context.Background(), app.StartTimeout())
-	defer cancel()
-	if err := app.Start(startCtx); err != nil {
-		return err
-	}
+func seedDemoIfEmpty(ctx context.Context, d db.Owner, srv *httpx.Server, acc *accounts.Service, cfg config.Config, stdout io.Writer) error {
 	var n int
-	err := d.NewSelect().Table("accounts").ColumnExpr("count(*)").Scan(context.Background(), &n)
-	switch {
-	case err != nil:
-		err = fmt.Errorf("demo: count accounts: %w", err)
-	case n > 0:
-		fmt.Fprintf(stdout, "crm: the database already has %d account(s): no demo data added (log in with your own accounts, or the demo logins printed when it was seeded).\n", n)
-	default:
-		var res *DemoResult
-		if res, err = seedDemo(context.Background(), srv.App, acc, ""); err == nil {
-			printDemo(stdout, res, cfg)
-		}
+	if err := d.NewSelect().Table("accounts").ColumnExpr("count(*)").Scan(ctx, &n); err != nil {
+		return fmt.Errorf("demo: count accounts: %w", err)
 	}
+	if n > 0 {
+		fmt.Fprintf(stdout, "crm: the database already has %d account(s): no demo data added (log in with your own accounts, or the demo logins printed when it was seeded).\n", n)
+		return nil
+	}
+	res, err := seedDemo(ctx, srv.App, acc, "")
 	if err != nil {
-		stop(app)
 		return err
 	}
-	select {
-	case <-sig:
-	case <-app.Wait():
-	}
-	return stop(app)
-}
-
-func stop(app *fx.App) error {
-	ctx, cancel := context.WithTimeout(context.Background(), app.StopTimeout())
-	defer cancel()
-	return app.Stop(ctx)
+	printDemo(stdout, res, cfg)
+	return nil
 }
 
 // randomPassword is 16 letters and digits, never all digits.

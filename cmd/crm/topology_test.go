@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -53,14 +51,9 @@ func TestServePrintsItsTopology(t *testing.T) {
 		t.Fatalf("topology through a transaction pooler, listening directly: %v", line)
 	}
 
-	cmd := exec.Command(crmBinary(t), "serve")
-	cmd.Env = crmEnv(dbtest.Pooler(t, direct, "statement", 8), "CRM_HTTP_ADDR="+freeAddr(t))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err == nil {
-		t.Fatal("serve through a statement pooler started")
-	}
-	if !strings.Contains(stderr.String(), "CRM_DATABASE_URL reaches a pooler in statement mode") || !strings.Contains(stderr.String(), "pool_mode to transaction") {
-		t.Fatalf("serve through a statement pooler said:\n%s", stderr.String())
+	code, stderr := runCRMFailing(t, crmEnv(dbtest.Pooler(t, direct, "statement", 8), "CRM_HTTP_ADDR="+freeAddr(t)), "serve")
+	expectConfigError(t, code, stderr, "CRM_DATABASE_URL")
+	if !strings.Contains(stderr, "CRM_DATABASE_URL reaches a pooler in statement mode") || !strings.Contains(stderr, "pool_mode to transaction") {
+		t.Fatalf("serve through a statement pooler said:\n%s", stderr)
 	}
 }

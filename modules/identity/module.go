@@ -24,7 +24,7 @@ var Module = fx.Module("identity",
 		NewService,
 		func(s *Service) auth.Authenticator { return s },
 	),
-	fx.Invoke(startPrincipalCache),
+	boot.AsWorker(principalCacheListener),
 	fx.Provide(fx.Annotate(func(s *Service) boot.Fact {
 		if db.DialectOf(s.db) != db.Postgres {
 			return boot.Fact{Name: "principal_cache", Value: func() string { return "not used on SQLite" }}
@@ -35,22 +35,22 @@ var Module = fx.Module("identity",
 	boot.AsMigrations("identity", migrations.For("identity")),
 )
 
-// startPrincipalCache runs the principal cache's change listener from the
-// app's start to its stop, on PostgreSQL: the cache is on only while
-// announcements arrive. It listens on CRM_DB_LISTEN_URL, else the owner's
-// URL: LISTEN needs a session of its own, which a transaction pooler does
-// not give. The start waits for the listener's first answer (bounded by its
+// principalCacheListener runs the principal cache's change listener while
+// the server runs (the commands, which serve nothing, never build it), on
+// PostgreSQL: the cache is on only while announcements arrive. It listens
+// on CRM_DB_LISTEN_URL, else the owner's URL: LISTEN needs a session of its
+// own, which a transaction pooler does not give. The start waits for the listener's first answer (bounded by its
 // probe), so the cache's state is known when the server says it serves. On
 // SQLite the cache stays off: the caller's lookup is a read of the embedded
 // database, no round trip to save.
-func startPrincipalCache(lc fx.Lifecycle, s *Service, cfg config.Config, log *slog.Logger) {
+func principalCacheListener(s *Service, cfg config.Config, log *slog.Logger) fx.Hook {
 	if db.DialectOf(s.db) != db.Postgres {
-		return
+		return fx.Hook{}
 	}
 	url := cmp.Or(cfg.DBListenURL, cfg.DBOwnerURL, cfg.DatabaseURL)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	lc.Append(fx.Hook{
+	return fx.Hook{
 		OnStart: func(start context.Context) error {
 			first := make(chan bool, 1)
 			go func() { defer close(done); s.listen(ctx, url, log, first) }()
@@ -69,5 +69,5 @@ func startPrincipalCache(lc fx.Lifecycle, s *Service, cfg config.Config, log *sl
 			}
 			return nil
 		},
-	})
+	}
 }

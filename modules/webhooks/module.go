@@ -15,8 +15,8 @@ import (
 )
 
 // Module is webhooks out: endpoints, the outbox sink, the delivery worker
-// (run by `crm serve`, never by the CLI commands, which do not start the
-// app) and the delivery log.
+// (run by `crm serve`, never built by the other commands) and the delivery
+// log.
 var Module = fx.Module("webhooks",
 	fx.Provide(
 		fx.Private,
@@ -31,7 +31,7 @@ var Module = fx.Module("webhooks",
 	journal.AsSink(func(s *Sink) *Sink { return s }),
 	httpx.AsRoutes(routes),
 	boot.AsMigrations("webhooks", migrations.For("webhooks")),
-	fx.Invoke(startWorker),
+	boot.AsWorker(deliveryWorker),
 )
 
 // OptionsFrom reads the worker's options from the configuration.
@@ -44,18 +44,18 @@ func newWorker(d db.Owner, log *slog.Logger, cfg config.Config, s *overdueScanne
 	return NewWorker(d, log, OptionsFrom(cfg), s)
 }
 
-// startWorker runs the worker for the life of a started app (crm serve):
-// fx runs OnStart only when the app starts, which the CLI commands never do.
-func startWorker(lc fx.Lifecycle, w *Worker, cfg config.Config, log *slog.Logger) {
+// deliveryWorker runs the worker while the server runs, unless
+// CRM_WEBHOOKS_DELIVERY is off (another process delivers).
+func deliveryWorker(w *Worker, cfg config.Config, log *slog.Logger) fx.Hook {
 	if !cfg.WebhooksDelivery {
-		return
+		return fx.Hook{}
 	}
-	lc.Append(fx.Hook{
+	return fx.Hook{
 		OnStart: func(context.Context) error {
 			w.Start()
 			log.Info("webhooks: delivery worker started")
 			return nil
 		},
 		OnStop: func(ctx context.Context) error { return w.Stop(ctx) },
-	})
+	}
 }

@@ -536,15 +536,15 @@ func TestClientEvents(t *testing.T) {
 func TestWorkerRunsWithTheAppLifecycle(t *testing.T) {
 	// The app as `crm serve` builds it (less the HTTP listener): the worker
 	// starts with the app and stops with it; an app that is never started
-	// (the CLI commands, apptest) never delivers.
+	// never delivers.
 	cfg := apptest.TestConfig(t)
 	fast(&cfg)
 	var (
 		server *httpx.Server
 		accts  *accounts.Service
 	)
-	app := fx.New(fx.Supply(cfg, boot.Version("test")), boot.Module, identitytest.Base(), business(), webhooks.Module,
-		fx.Populate(&server, &accts), fx.NopLogger)
+	app := fx.New(fx.Supply(cfg, boot.Version("test")), boot.Module, fx.Provide(boot.NewSigner), boot.Workers,
+		identitytest.Base(), business(), webhooks.Module, fx.Populate(&server, &accts), fx.NopLogger)
 	if err := app.Err(); err != nil {
 		t.Fatal(err)
 	}

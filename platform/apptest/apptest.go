@@ -92,6 +92,10 @@ func New(t testing.TB, modules fx.Option, opts ...Option) *App {
 	a.fx = fx.New(
 		fx.Supply(cfg, boot.Version("test")),
 		boot.Module,
+		// As `crm serve` builds it, less the HTTP listener: the signing
+		// keys of the configuration and the modules' workers (run by Start).
+		fx.Provide(boot.NewSigner),
+		boot.Workers,
 		modules,
 		fx.NopLogger,
 		fx.Populate(&a.Server, &a.AppDB, &owner, &a.Authz),

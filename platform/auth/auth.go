@@ -11,12 +11,13 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"crm/platform/config"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -84,7 +85,7 @@ type Signer struct {
 // NewSigner builds a Signer from the current secret and the previous ones.
 func NewSigner(current string, previous []string, ttl time.Duration) (*Signer, error) {
 	if len(current) < 32 {
-		return nil, fmt.Errorf("auth: CRM_JWT_SECRET must be at least 32 characters")
+		return nil, &config.Error{Setting: "CRM_JWT_SECRET", Problem: "is shorter than 32 characters: set it to a random string of 32 or more (openssl rand -hex 32)"}
 	}
 	s := &Signer{keys: map[string][]byte{}, ttl: ttl}
 	s.current = key{id: keyID(current), secret: []byte(current)}
@@ -94,7 +95,7 @@ func NewSigner(current string, previous []string, ttl time.Duration) (*Signer, e
 			// A short previous key would verify forged tokens as well as a
 			// short current one: the same rule for both.
 			if len(p) < 32 {
-				return nil, fmt.Errorf("auth: every CRM_JWT_PREVIOUS_SECRETS entry must be at least 32 characters")
+				return nil, &config.Error{Setting: "CRM_JWT_PREVIOUS_SECRETS", Problem: "has an entry shorter than 32 characters: every retired key is one that signed tokens, of 32 characters or more"}
 			}
 			s.keys[keyID(p)] = []byte(p)
 		}

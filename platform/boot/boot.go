@@ -1,11 +1,14 @@
-// Package boot is the platform's Fx module: it builds the configuration, the
-// logger, the database, the policy, the token signer and the HTTP server from
-// what the modules contribute, and runs them for the life of the process.
+// Package boot is the platform's Fx module: it builds the logger, the
+// database, the policy, the token signer and the HTTP server from the
+// configuration and what the modules contribute, and runs them (and the
+// modules' workers) for the life of `crm serve`.
 package boot
 
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -34,13 +37,16 @@ import (
 type Version string
 
 // Module provides the platform. The caller supplies config.Config and
-// Version (fx.Supply) and lists the business modules beside it.
+// Version (fx.Supply), lists the business modules beside it, and adds
+// Serve (crm serve) or Command (the other commands): Fx builds only what
+// a command asks for, so a command that opens no HTTP server needs none of
+// its settings.
 var Module = fx.Module("platform",
 	fx.Provide(
 		NewLogger,
 		OpenDB,
 		NewAuthorizer,
-		NewSigner,
+		newCORS,
 		NewServer,
 		journal.New,
 	),
@@ -72,9 +78,46 @@ type serveIn struct {
 	Facts    []Fact `group:"facts"`
 }
 
-// Serve starts the HTTP server (and the policy watcher) with the app, once
-// the database's topology is known and servable.
-var Serve = fx.Invoke(func(in serveIn) {
+// Serve is what `crm serve` adds to Module: the signing keys of the
+// configuration, the modules' workers and the HTTP server (and the policy
+// watcher), run from the app's start to its stop.
+var Serve = fx.Options(
+	fx.Provide(NewSigner),
+	// The settings are checked before the database is opened (and
+	// migrated): a bad secret, policy folder or origin touches nothing.
+	fx.Invoke(func(*auth.Signer, *authz.Authorizer, corsSetup) {}),
+	Workers,
+	fx.Invoke(startServer),
+)
+
+// Command is what a command other than serve adds to Module. Its tokens
+// (crm seed demo signs in through the API, in process) never leave the
+// process: a random key of its own signs them, and CRM_JWT_SECRET is not
+// read.
+var Command = fx.Provide(func(cfg config.Config) (*auth.Signer, error) {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	return auth.NewSigner(hex.EncodeToString(raw), nil, cfg.TokenTTL)
+})
+
+// AsWorker adds a module's background work (a listener, a delivery loop):
+// constructor returns the fx.Hook that starts and stops it. Serve runs the
+// workers for the life of the server; the other commands never build them.
+func AsWorker(constructor any) fx.Option {
+	return fx.Provide(fx.Annotate(constructor, fx.ResultTags(`group:"workers"`)))
+}
+
+// Workers runs the modules' workers (AsWorker) from the app's start to its
+// stop, before the HTTP server starts and after it stops.
+var Workers = fx.Invoke(fx.Annotate(func(lc fx.Lifecycle, hooks []fx.Hook) {
+	for _, h := range hooks {
+		lc.Append(h)
+	}
+}, fx.ParamTags(``, `group:"workers"`)))
+
+// startServer starts the HTTP server (and the policy watcher) with the
+// app, once the database's topology is known and servable.
+func startServer(in serveIn) {
 	s, a, cfg, log := in.Server, in.Authz, in.Config, in.Log
 	ctx, cancel := context.WithCancel(context.Background())
 	in.LC.Append(fx.Hook{
@@ -105,10 +148,13 @@ var Serve = fx.Invoke(func(in serveIn) {
 			// allows a second beyond it (cmd/crm) to close the database.
 			stop, done := context.WithTimeout(stop, cfg.ShutdownTimeout)
 			defer done()
-			return s.Shutdown(stop)
+			if err := s.Shutdown(stop); err != nil {
+				return fmt.Errorf("requests still running when CRM_SHUTDOWN_TIMEOUT (%s) ran out were cut: %w", cfg.ShutdownTimeout, err)
+			}
+			return nil
 		},
 	})
-})
+}
 
 // Topology is what OpenDB found behind the database settings, as the
 // attributes of the line serve prints.
@@ -130,7 +176,7 @@ func inspect(ctx context.Context, cfg config.Config, ownerURL string) (Topology,
 			var err error
 			t, err = db.Inspect(ctx, u.url)
 			if errors.Is(err, db.ErrStatementPooling) {
-				return nil, fmt.Errorf("%s reaches a pooler in statement mode, which cannot keep a transaction on one connection: set its pool_mode to transaction (or session)", u.setting)
+				return nil, &config.Error{Setting: u.setting, Problem: "reaches a pooler in statement mode, which cannot keep a transaction on one connection: set its pool_mode to transaction (or session)"}
 			}
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", u.setting, err)
@@ -166,15 +212,13 @@ type dbIn struct {
 // is both. Neither keeps session state, so either URL may be a transaction
 // pooler.
 func OpenDB(in dbIn) (*bun.DB, db.Owner, Topology, error) {
+	// The pools first: opening one connects to nothing, and refuses a URL
+	// of the wrong form before anything is sent to it.
 	ownerURL := cmp.Or(in.Config.DBOwnerURL, in.Config.DatabaseURL)
-	top, err := inspect(context.Background(), in.Config, ownerURL)
-	if err != nil {
-		return nil, db.Owner{}, nil, err
-	}
 	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole, RandomPageCost: in.Config.DBRandomPageCost}
 	d, err := db.Open(in.Config.DatabaseURL, opts)
 	if err != nil {
-		return nil, db.Owner{}, nil, err
+		return nil, db.Owner{}, nil, urlError(in.Config, in.Config.DatabaseURL, err)
 	}
 	in.LC.Append(fx.StopHook(func() error { return d.Close() }))
 	owner := db.Owner{DB: d}
@@ -184,10 +228,18 @@ func OpenDB(in dbIn) (*bun.DB, db.Owner, Topology, error) {
 		o, err := db.Open(ownerURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4), Owner: true})
 		if err != nil {
 			_ = d.Close()
-			return nil, db.Owner{}, nil, err
+			return nil, db.Owner{}, nil, urlError(in.Config, ownerURL, err)
 		}
 		in.LC.Append(fx.StopHook(func() error { return o.Close() }))
 		owner = db.Owner{DB: o}
+	}
+	top, err := inspect(context.Background(), in.Config, ownerURL)
+	if err != nil {
+		_ = d.Close()
+		if owner.DB != d {
+			_ = owner.DB.Close()
+		}
+		return nil, db.Owner{}, nil, err
 	}
 	if in.Config.AutoMigrate || db.DialectOf(d) == db.SQLite {
 		if err := db.Migrate(context.Background(), owner.DB, in.Migrations, in.Log); err != nil {
@@ -195,6 +247,17 @@ func OpenDB(in dbIn) (*bun.DB, db.Owner, Topology, error) {
 		}
 	}
 	return d, owner, top, nil
+}
+
+// urlError is the configuration error of a database URL db.Open refused
+// (it connects to nothing: its errors are all the URL's form or path).
+func urlError(cfg config.Config, url string, err error) error {
+	setting := "CRM_DATABASE_URL"
+	if url == cfg.DBOwnerURL {
+		setting = "CRM_DB_OWNER_URL"
+	}
+	return &config.Error{Setting: setting, Problem: "cannot be opened: " + strings.TrimPrefix(err.Error(), "db: ") +
+		": write sqlite:PATH (a writable folder) or postgres://user:password@host:5432/dbname"}
 }
 
 // AsMigrations adds a module's migrations to the timeline.
@@ -205,8 +268,11 @@ func AsMigrations(module string, fsys fs.FS) fx.Option {
 // NewAuthorizer loads the policy (embedded, or CRM_POLICY_DIR).
 func NewAuthorizer(cfg config.Config) (*authz.Authorizer, error) {
 	a, err := authz.New(policies.FS, cfg.PolicyDir)
+	if err != nil && cfg.PolicyDir != "" {
+		return nil, &config.Error{Setting: "CRM_POLICY_DIR", Problem: fmt.Sprintf("%q does not load: %v: fix it (crm policy check %s) or unset CRM_POLICY_DIR for the embedded policy", cfg.PolicyDir, err, cfg.PolicyDir)}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
+		return nil, fmt.Errorf("embedded policy: %w", err)
 	}
 	return a, nil
 }
@@ -218,11 +284,11 @@ func NewSigner(cfg config.Config, log *slog.Logger) (*auth.Signer, error) {
 	if secret == "" {
 		path := db.SQLitePath(cfg.DatabaseURL)
 		if path == "" || path == ":memory:" {
-			return nil, fmt.Errorf("CRM_JWT_SECRET must be set (at least 32 characters) when the database is not a SQLite file")
+			return nil, &config.Error{Setting: "CRM_JWT_SECRET", Problem: "is not set: serving on PostgreSQL needs it; set it to a random string of 32 characters or more (openssl rand -hex 32), the same on every instance"}
 		}
 		s, created, err := auth.SecretBeside(filepath.Dir(path))
 		if err != nil {
-			return nil, fmt.Errorf("jwt secret: %w", err)
+			return nil, &config.Error{Setting: "CRM_JWT_SECRET", Problem: fmt.Sprintf("is not set, and the secret kept beside the SQLite data cannot be: %v; set CRM_JWT_SECRET or make the folder writable", err)}
 		}
 		secret = s
 		log.Warn("CRM_JWT_SECRET is not set: using the secret kept beside the SQLite data; set CRM_JWT_SECRET in production",
@@ -231,9 +297,21 @@ func NewSigner(cfg config.Config, log *slog.Logger) (*auth.Signer, error) {
 	return auth.NewSigner(secret, cfg.JWTPreviousSecrets, cfg.TokenTTL)
 }
 
+// corsSetup puts the CORS middleware on the app; nil without origins.
+type corsSetup func(*fiber.App)
+
+func newCORS(cfg config.Config) (corsSetup, error) {
+	c, err := httpx.CORS(cfg.CORSOrigins, cfg.CORSCredentials)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	return func(app *fiber.App) { app.Use(c) }, nil
+}
+
 type serverIn struct {
 	fx.In
 	Config  config.Config
+	CORS    corsSetup
 	Log     *slog.Logger
 	DB      *bun.DB
 	Authz   *authz.Authorizer
@@ -248,12 +326,8 @@ type serverIn struct {
 func NewServer(in serverIn) (*httpx.Server, error) {
 	setup := in.Setup
 	// CORS first, so it answers preflights and marks every response.
-	c, err := httpx.CORS(in.Config.CORSOrigins, in.Config.CORSCredentials)
-	if err != nil {
-		return nil, err
-	}
-	if c != nil {
-		setup = append([]func(*fiber.App){func(app *fiber.App) { app.Use(c) }}, setup...)
+	if in.CORS != nil {
+		setup = append([]func(*fiber.App){in.CORS}, setup...)
 	}
 	return httpx.New(httpx.Options{
 		Log: in.Log, DB: in.DB, Authz: in.Authz, Signer: in.Signer, Authn: in.Authn,

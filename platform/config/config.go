@@ -3,12 +3,32 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"os"
+	"reflect"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caarlos0/env/v11"
 )
+
+// Error is a setting the binary cannot run with: crm prints it as one line,
+// the setting, what is wrong with it and how to fix it, and exits 2. Every
+// package that finds a setting wrong (a missing secret, a policy folder
+// that does not load, an origin that is not one) returns one.
+type Error struct {
+	Setting string // the environment variable, e.g. CRM_JWT_SECRET
+	Problem string // what is wrong and the fix, e.g. "is not set: set it to …"
+}
+
+// Error is one line, whatever the problem quotes.
+func (e *Error) Error() string {
+	return e.Setting + " " + strings.Join(strings.Fields(e.Problem), " ")
+}
 
 // Config is every setting the binary reads. The README lists them; a test
 // checks that docker-compose.yml names only these.
@@ -96,18 +116,94 @@ type Config struct {
 // the migrations (migrations/rls).
 const DefaultDBAppRole = "crm_app"
 
-// Load reads the environment.
+// Load reads the environment and checks the form of every setting, so a
+// malformed one stops any command before it does anything. What a setting
+// needs beyond its form (the secret serving on PostgreSQL, a policy folder
+// that loads) is checked where it is used.
 func Load() (Config, error) {
 	var c Config
 	if err := env.Parse(&c); err != nil {
-		return c, fmt.Errorf("config: %w", err)
+		return c, parseError(err)
 	}
 	// Unset is crm_app; set and empty is no role (envDefault cannot tell
 	// the two apart).
 	if _, set := os.LookupEnv("CRM_DB_APP_ROLE"); !set {
 		c.DBAppRole = DefaultDBAppRole
 	}
-	return c, nil
+	return c, c.check()
+}
+
+// parseError names the setting env could not parse and the form it takes.
+func parseError(err error) error {
+	var pe env.ParseError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("config: %w", err)
+	}
+	key := pe.Name
+	if f, ok := reflect.TypeFor[Config]().FieldByName(pe.Name); ok {
+		key = f.Tag.Get("env")
+	}
+	form := "a value of type " + pe.Type.String()
+	switch pe.Type {
+	case reflect.TypeFor[time.Duration]():
+		form = "a duration: write it like 500ms, 30s, 15m or 24h"
+	case reflect.TypeFor[bool]():
+		form = "true or false"
+	case reflect.TypeFor[int](), reflect.TypeFor[uint32]():
+		form = "a whole number"
+	}
+	return &Error{Setting: key, Problem: fmt.Sprintf("is %q, which is not %s", os.Getenv(key), form)}
+}
+
+// check refuses settings of the right type but a form nothing can use.
+func (c Config) check() error {
+	var level slog.Level
+	if level.UnmarshalText([]byte(c.LogLevel)) != nil {
+		return &Error{"CRM_LOG_LEVEL", fmt.Sprintf("is %q: write debug, info, warn or error", c.LogLevel)}
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return &Error{"CRM_HTTP_ADDR", fmt.Sprintf("is %q, not an address: write host:port, like 127.0.0.1:8080 or :8080", c.HTTPAddr)}
+	}
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return &Error{"CRM_PPROF_ADDR", fmt.Sprintf("is %q: write a loopback address with a port, like 127.0.0.1:6060 (pprof is never for the network), or leave it unset", c.PprofAddr)}
+		}
+	}
+	for _, u := range []struct{ name, url string }{{"CRM_DATABASE_URL", c.DatabaseURL}, {"CRM_DB_OWNER_URL", c.DBOwnerURL}, {"CRM_DB_LISTEN_URL", c.DBListenURL}} {
+		if u.url != "" && !strings.HasPrefix(u.url, "sqlite:") && !strings.HasPrefix(u.url, "postgres://") && !strings.HasPrefix(u.url, "postgresql://") {
+			return &Error{u.name, "must start with sqlite: (sqlite:data/crm.db) or postgres:// (postgres://user:password@host:5432/dbname)"}
+		}
+	}
+	if v := c.DBRandomPageCost; v != "" && v != "server" {
+		if f, err := strconv.ParseFloat(v, 64); err != nil || f <= 0 || f > 1000 {
+			return &Error{"CRM_DB_RANDOM_PAGE_COST", fmt.Sprintf("is %q: write a number above 0 (1.1 for data in memory or on SSD, 4 for spinning disks) or server", v)}
+		}
+	}
+	if c.TokenTTL <= 0 {
+		return &Error{"CRM_TOKEN_TTL", fmt.Sprintf("is %s: write a duration above 0, like 24h", c.TokenTTL)}
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"CRM_SHUTDOWN_TIMEOUT", c.ShutdownTimeout}, {"CRM_DB_TIMEOUT", c.DBTimeout},
+		{"CRM_WEBHOOKS_POLL_INTERVAL", c.WebhooksPollInterval}, {"CRM_WEBHOOKS_RETRY_BASE", c.WebhooksRetryBase},
+		{"CRM_WEBHOOKS_RETRY_MAX", c.WebhooksRetryMax}, {"CRM_WEBHOOKS_RETRY_FOR", c.WebhooksRetryFor},
+		{"CRM_WEBHOOKS_TIMEOUT", c.WebhooksTimeout}, {"CRM_WEBHOOKS_OVERDUE_SCAN", c.WebhooksOverdueScan},
+		{"CRM_STRIPE_WEBHOOK_TOLERANCE", c.StripeWebhookTolerance},
+	} {
+		if d.d < 0 {
+			return &Error{d.name, fmt.Sprintf("is %s: a duration cannot be negative", d.d)}
+		}
+	}
+	if c.Argon2Time < 1 {
+		return &Error{"CRM_ARGON2_TIME", "is 0: write 1 or more passes (2 by default)"}
+	}
+	if c.Argon2MemoryKiB < 8 {
+		return &Error{"CRM_ARGON2_MEMORY_KIB", fmt.Sprintf("is %d: write 8 or more KiB (19456 by default, OWASP's minimum)", c.Argon2MemoryKiB)}
+	}
+	return nil
 }
 
 // Defaults is the configuration of an empty environment, whatever the

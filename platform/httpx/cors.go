@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 
+	"crm/platform/config"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 )
@@ -44,7 +46,7 @@ func CORS(origins []string, credentials bool) (fiber.Handler, error) {
 	joined := strings.Join(list, ",")
 	if strings.Contains(","+joined+",", ",*,") {
 		if credentials {
-			return nil, fmt.Errorf("CRM_CORS_ORIGINS: '*' cannot be used with CRM_CORS_CREDENTIALS=true: list the origins")
+			return nil, &config.Error{Setting: "CRM_CORS_ORIGINS", Problem: "is '*', which browsers refuse with CRM_CORS_CREDENTIALS=true: list the origins"}
 		}
 		joined = "*"
 	}
@@ -63,7 +65,7 @@ func normalizeOrigin(o string) (string, error) {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return "", fmt.Errorf("CRM_CORS_ORIGINS: %q is not an origin: write scheme://host[:port], e.g. https://app.example.com", o)
+		return "", &config.Error{Setting: "CRM_CORS_ORIGINS", Problem: fmt.Sprintf("has %q, which is not an origin: write scheme://host[:port], like https://app.example.com", o)}
 	}
 	return strings.ToLower(u.Scheme + "://" + u.Host), nil
 }

@@ -181,7 +181,7 @@ func TestCORSConfiguration(t *testing.T) {
 func identitytestStart(t *testing.T, origins []string) (*fx.App, error) {
 	cfg := apptest.TestConfig(t)
 	cfg.CORSOrigins = origins
-	app := fx.New(fx.Supply(cfg, boot.Version("test")), boot.Module, identitytest.Base(), fx.NopLogger,
+	app := fx.New(fx.Supply(cfg, boot.Version("test")), boot.Module, fx.Provide(boot.NewSigner), identitytest.Base(), fx.NopLogger,
 		fx.Invoke(func(*httpx.Server) {}))
 	return app, app.Err()
 }

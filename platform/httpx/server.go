@@ -71,7 +71,45 @@ const (
 	requestIDKey ctxKey = iota
 	clientIPKey
 	routeScopeKey
+	failureKey
 )
+
+// failure is the cause of a request's 5xx answer, kept by whichever layer
+// wrote the answer (Fiber's error handler, huma, a panic) for the one log
+// line of the request (frame): the client sees only the public detail.
+type failure struct {
+	err   *errs.Error
+	stack string // a panic's
+}
+
+// noteFailure keeps e as the cause of the request's answer when it is a
+// 5xx; the first one noted is the one logged.
+func noteFailure(ctx context.Context, e *errs.Error) {
+	if f, _ := ctx.Value(failureKey).(*failure); f != nil && f.err == nil && e.Status >= 500 {
+		f.err = e
+	}
+}
+
+// cause is what the log line says failed.
+func (f *failure) cause() string {
+	switch {
+	case f.err == nil:
+		return "no cause recorded: the 5xx answer was written without an error"
+	case f.err.Unwrap() != nil:
+		return f.err.Unwrap().Error()
+	}
+	return f.err.Detail
+}
+
+// noteHumaFailure is a huma transformer: huma writes a handler's error and
+// its own failures itself, without returning to Fiber's error handler, and
+// every error it writes is an *errs.Error (newHumaError).
+func noteHumaFailure(ctx huma.Context, _ string, v any) (any, error) {
+	if e, ok := v.(*errs.Error); ok {
+		noteFailure(ctx.Context(), e)
+	}
+	return v, nil
+}
 
 // RequestID returns the id of the request in ctx.
 func RequestID(ctx context.Context) string { s, _ := ctx.Value(requestIDKey).(string); return s }
@@ -100,19 +138,24 @@ func init() {
 
 // newHumaError turns huma's own errors (validation, parsing, body size) and
 // unexpected handler errors into the contract's errors. Validation is 400.
+// An *errs.Error among the causes is the answer itself (authenticate's).
+// A 5xx shows no internals: its causes are kept for the log line.
 func newHumaError(status int, msg string, list ...error) huma.StatusError {
-	if status == http.StatusInternalServerError {
-		for _, e := range list {
-			if e == nil {
-				continue
-			}
-			var ae *errs.Error
-			if errors.As(e, &ae) {
-				return ae
-			}
-			return FromError(e)
+	for _, e := range list {
+		var ae *errs.Error
+		if errors.As(e, &ae) {
+			return ae
 		}
-		return errs.New(http.StatusInternalServerError, "Internal server error.")
+	}
+	if status >= http.StatusInternalServerError {
+		cause := errors.Join(list...)
+		if cause == nil {
+			cause = errors.New(msg)
+		}
+		if status == http.StatusInternalServerError {
+			return FromError(cause) // a database out of reach is 503
+		}
+		return errs.Wrap(status, http.StatusText(status)+".", cause)
 	}
 	if status == http.StatusUnprocessableEntity {
 		status = http.StatusBadRequest
@@ -206,7 +249,7 @@ func New(o Options) (*Server, error) {
 		ProxyHeader:           proxyHeader(o.TrustProxy),
 	})
 	s.App = app
-	app.Use(s.recover, s.frame, textOnly)
+	app.Use(s.frame, textOnly)
 	for _, f := range o.Setup {
 		f(app)
 	}
@@ -224,6 +267,7 @@ func New(o Options) (*Server, error) {
 			},
 		},
 		OpenAPIPath:   "/api/openapi",
+		Transformers:  []huma.Transformer{noteHumaFailure},
 		Formats:       map[string]huma.Format{"application/json": huma.DefaultJSONFormat, "json": huma.DefaultJSONFormat},
 		DefaultFormat: "application/json",
 	}
@@ -273,17 +317,6 @@ func proxyHeader(trust bool) string {
 	return ""
 }
 
-// recover turns a panic into a 500 JSON without internals.
-func (s *Server) recover(c *fiber.Ctx) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			s.opts.Log.Error("panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()), "request_id", c.Locals("rid"))
-			err = errs.New(http.StatusInternalServerError, "Internal server error.")
-		}
-	}()
-	return c.Next()
-}
-
 func newRequestID() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
@@ -303,7 +336,8 @@ func validRequestID(s string) bool {
 }
 
 // frame gives every request an id, its caller's address, a time limit, the
-// security headers, and one JSON log line at its end.
+// security headers, and one JSON log line at its end: at level ERROR with
+// the cause for a 5xx, whichever layer answered it.
 func (s *Server) frame(c *fiber.Ctx) error {
 	start := time.Now()
 	rid := c.Get("X-Request-ID")
@@ -319,6 +353,8 @@ func (s *Server) frame(c *fiber.Ctx) error {
 	ip := strings.Clone(c.IP())
 	ctx := context.WithValue(c.UserContext(), requestIDKey, rid)
 	ctx = context.WithValue(ctx, clientIPKey, ip)
+	f := &failure{}
+	ctx = context.WithValue(ctx, failureKey, f)
 	var cancel context.CancelFunc
 	if s.opts.DBTimeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, s.opts.DBTimeout)
@@ -326,12 +362,12 @@ func (s *Server) frame(c *fiber.Ctx) error {
 	}
 	c.SetUserContext(ctx)
 
-	err := c.Next()
-	if err != nil {
+	if err := next(c, f); err != nil {
 		// The status of a returned error is set by the error handler: run it
 		// now so the log and the metrics see the real status.
 		if herr := s.errorHandler(c, err); herr != nil {
 			c.Status(http.StatusInternalServerError)
+			noteFailure(ctx, errs.Wrap(http.StatusInternalServerError, "Internal server error.", herr))
 		}
 	}
 	status := c.Response().StatusCode()
@@ -343,12 +379,35 @@ func (s *Server) frame(c *fiber.Ctx) error {
 	if s.opts.Observe != nil {
 		s.opts.Observe(route, c.Method(), status, elapsed)
 	}
-	if s.opts.Log.Enabled(ctx, slog.LevelInfo) {
-		s.opts.Log.LogAttrs(ctx, slog.LevelInfo, "request",
-			slog.String("request_id", rid), slog.String("method", c.Method()), slog.String("route", route),
-			slog.String("path", c.Path()), slog.Int("status", status), slog.Duration("elapsed", elapsed), slog.String("ip", ip))
+	level := slog.LevelInfo
+	if status >= http.StatusInternalServerError {
+		level = slog.LevelError
+	}
+	if s.opts.Log.Enabled(ctx, level) {
+		attrs := []slog.Attr{slog.String("request_id", rid), slog.String("method", c.Method()), slog.String("route", route),
+			slog.String("path", c.Path()), slog.Int("status", status), slog.Duration("elapsed", elapsed), slog.String("ip", ip)}
+		if level == slog.LevelError {
+			attrs = append(attrs, slog.String("error", f.cause()))
+			if f.stack != "" {
+				attrs = append(attrs, slog.String("stack", f.stack))
+			}
+		}
+		s.opts.Log.LogAttrs(ctx, level, "request", attrs...)
 	}
 	return nil
+}
+
+// next runs the rest of the request; a panic becomes a 500 whose cause, with
+// its stack, is kept for the log line (the client reads no more than
+// "Internal server error.").
+func next(c *fiber.Ctx, f *failure) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f.stack = string(debug.Stack())
+			err = errs.Wrap(http.StatusInternalServerError, "Internal server error.", fmt.Errorf("panic: %v", r))
+		}
+	}()
+	return c.Next()
 }
 
 // errorHandler writes any error as the contract's JSON.
@@ -371,14 +430,13 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		default:
 			out.Detail = http.StatusText(fe.Code) + "."
 			if fe.Code >= 500 {
-				out.Status = http.StatusInternalServerError
-				out.Detail = "Internal server error."
+				out = errs.Wrap(http.StatusInternalServerError, "Internal server error.", fe)
 			}
 		}
 	} else {
 		out = FromError(err)
 	}
-	s.logError(c.UserContext(), out)
+	noteFailure(c.UserContext(), out)
 	if out.RetryAfter > 0 {
 		c.Set("Retry-After", fmt.Sprint(out.RetryAfter))
 	}
@@ -386,12 +444,6 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Cache-Control", "no-store")
 	return c.Status(out.Status).JSON(out)
-}
-
-func (s *Server) logError(ctx context.Context, e *errs.Error) {
-	if e.Status >= 500 {
-		s.opts.Log.ErrorContext(ctx, "request failed", "status", e.Status, "error", e.Error(), "request_id", RequestID(ctx))
-	}
 }
 
 // authenticate runs before every huma route: it verifies the token, loads
@@ -407,8 +459,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		if e.Status == http.StatusUnauthorized {
 			ctx.SetHeader("WWW-Authenticate", `Bearer realm="api"`)
 		}
-		s.logError(ctx.Context(), e)
-		_ = huma.WriteErr(s.API, ctx, e.Status, e.Detail)
+		_ = huma.WriteErr(s.API, ctx, e.Status, e.Detail, e)
 	}
 	h := ctx.Header("Authorization")
 	if h == "" {

@@ -19,6 +19,7 @@ import (
 	"crm/modules/accounts"
 	"crm/modules/identity/identitytest"
 	"crm/platform/apptest"
+	"crm/platform/db"
 )
 
 // Two real `crm serve` processes on one database (a fresh PostgreSQL
@@ -55,6 +56,11 @@ func startCluster(t *testing.T, env ...string) *cluster {
 		"CRM_WEBHOOKS_ALLOW_PRIVATE=true",
 		"CRM_DB_TIMEOUT=30s",
 	}, env...)...)
+	if db.SQLitePath(app.Config.DatabaseURL) != "" {
+		// As a SQLite deployment runs by default: no CRM_JWT_SECRET, so both
+		// sign with the one secret kept beside the shared data file.
+		full = append(full, "CRM_JWT_SECRET=")
+	}
 	for range 2 {
 		c.procs = append(c.procs, startServe(t, full))
 	}

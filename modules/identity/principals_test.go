@@ -23,6 +23,15 @@ func startedPair(t *testing.T) (*identitytest.Env, *identitytest.Env) {
 	return one, two
 }
 
+func meOf(t *testing.T, e *identitytest.Env, token string) (int, map[string]any) {
+	t.Helper()
+	r := e.Get(token, "/api/auth/me/")
+	if r.Status != http.StatusOK {
+		return r.Status, nil
+	}
+	return r.Status, r.Map(t)
+}
+
 // TestPrincipalChangesReachEveryInstance runs the check of every pair of
 // instances on two apps in this process (cmd/crm runs it on two processes).
 func TestPrincipalChangesReachEveryInstance(t *testing.T) {

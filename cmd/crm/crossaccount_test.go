@@ -390,6 +390,13 @@ func sameSnapshot(t testing.TB, what string, before, after map[string]string) {
 // TestEveryIDRouteRefusesAnotherAccount is the registry guard (issue 6).
 func TestEveryIDRouteRefusesAnotherAccount(t *testing.T) {
 	a, acc := fullApp(t)
+	everyIDRouteRefusesAnotherAccount(t, a, acc)
+}
+
+// everyIDRouteRefusesAnotherAccount is the test's body, on any app serving
+// every module: in this process, or two `crm serve` behind HAProxy
+// (instances_test.go).
+func everyIDRouteRefusesAnotherAccount(t *testing.T, a *apptest.App, acc *accounts.Service) {
 	A := newFixture(t, a, acc, "Acme")
 	B := newFixture(t, a, acc, "Globex")
 
@@ -484,6 +491,13 @@ var listCases = map[string]struct {
 // fails.
 func TestNoListShowsAnotherAccount(t *testing.T) {
 	a, acc := fullApp(t)
+	noListShowsAnotherAccount(t, a, acc)
+}
+
+// noListShowsAnotherAccount is the test's body, on any app serving
+// every module: in this process, or two `crm serve` behind HAProxy
+// (instances_test.go).
+func noListShowsAnotherAccount(t *testing.T, a *apptest.App, acc *accounts.Service) {
 	A := newFixture(t, a, acc, "Acme")
 	B := newFixture(t, a, acc, "Globex")
 	for _, rt := range registry(t, a) {
@@ -560,6 +574,13 @@ func TestNoListShowsAnotherAccount(t *testing.T) {
 // with a detail, nosniff and no-store, and name no server.
 func TestEveryRouteFamilyRefusesWithSecurityHeaders(t *testing.T) {
 	a, acc := fullApp(t)
+	everyRouteFamilyRefusesWithSecurityHeaders(t, a, acc)
+}
+
+// everyRouteFamilyRefusesWithSecurityHeaders is the test's body, on any app serving
+// every module: in this process, or two `crm serve` behind HAProxy
+// (instances_test.go).
+func everyRouteFamilyRefusesWithSecurityHeaders(t *testing.T, a *apptest.App, acc *accounts.Service) {
 	A := newFixture(t, a, acc, "Acme")
 	public := map[route]bool{}
 	for _, r := range a.Server.Routes {

@@ -44,6 +44,10 @@ type App struct {
 	AppDB *bun.DB
 	Authz *authz.Authorizer
 	fx    *fx.App
+	// base and client, when set (At), take the requests over HTTP instead
+	// of into the in-process app.
+	base   string
+	client *http.Client
 }
 
 // Option changes the test configuration.
@@ -128,6 +132,16 @@ func (a *App) Start() {
 	})
 }
 
+// At returns a twin of a for test t whose requests go over HTTP to base
+// (a `crm serve` process on a's database, or a load balancer in front of
+// several) instead of into the in-process app. Everything else is a's: the
+// database, the services, the route list.
+func (a *App) At(t testing.TB, base string, client *http.Client) *App {
+	twin := *a
+	twin.T, twin.base, twin.client = t, strings.TrimRight(base, "/"), client
+	return &twin
+}
+
 // CopyPolicies copies the embedded policy files into a new temporary folder
 // and returns it, for tests that edit a policy while the server runs.
 func CopyPolicies(t testing.TB) string {
@@ -183,7 +197,7 @@ type Request struct {
 	Headers map[string]string
 }
 
-// Do sends a request through the real app.
+// Do sends a request through the real app (or to the base of At).
 func (a *App) Do(r Request) *Response {
 	a.T.Helper()
 	var body io.Reader
@@ -200,7 +214,15 @@ func (a *App) Do(r Request) *Response {
 		}
 		body = bytes.NewReader(raw)
 	}
-	req := httptest.NewRequest(r.Method, r.Path, body)
+	var req *http.Request
+	if a.base == "" {
+		req = httptest.NewRequest(r.Method, r.Path, body)
+	} else {
+		var err error
+		if req, err = http.NewRequest(r.Method, a.base+r.Path, body); err != nil {
+			a.T.Fatalf("%s %s: %v", r.Method, r.Path, err)
+		}
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -210,7 +232,13 @@ func (a *App) Do(r Request) *Response {
 	for k, v := range r.Headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := a.Server.App.Test(req, -1)
+	var resp *http.Response
+	var err error
+	if a.base == "" {
+		resp, err = a.Server.App.Test(req, -1)
+	} else {
+		resp, err = a.client.Do(req)
+	}
 	if err != nil {
 		a.T.Fatalf("%s %s: %v", r.Method, r.Path, err)
 	}

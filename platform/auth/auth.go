@@ -171,7 +171,10 @@ func NewSessionID() string {
 }
 
 // SecretBeside returns the secret kept in DIR/jwt-secret, creating it with a
-// random value the first time.
+// random value the first time. Several processes may start together on one
+// data folder: the file appears with its content at once (written aside,
+// then linked into place, which fails if another process linked first), so
+// each reads the one secret, never a file still being written.
 func SecretBeside(dir string) (secret string, created bool, err error) {
 	p := filepath.Join(dir, "jwt-secret")
 	if b, err := os.ReadFile(p); err == nil && len(strings.TrimSpace(string(b))) >= 32 {
@@ -183,16 +186,23 @@ func SecretBeside(dir string) (secret string, created bool, err error) {
 	raw := make([]byte, 48)
 	_, _ = rand.Read(raw)
 	s := base64.RawURLEncoding.EncodeToString(raw)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.CreateTemp(dir, ".jwt-secret-*") // mode 0600
 	if err != nil {
+		return "", false, err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.WriteString(s + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if err := os.Link(f.Name(), p); err != nil {
 		if os.IsExist(err) { // another process won the race: use its secret
 			b, rerr := os.ReadFile(p)
 			return strings.TrimSpace(string(b)), false, rerr
 		}
-		return "", false, err
-	}
-	defer f.Close()
-	if _, err := f.WriteString(s + "\n"); err != nil {
 		return "", false, err
 	}
 	return s, true, nil

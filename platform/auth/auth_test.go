@@ -5,7 +5,10 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,6 +269,44 @@ func TestTokenFromHeader(t *testing.T) {
 	for _, h := range []string{"", "Bearer", "Bearer ", "Bearer    ", "abc", "Basic YWxhZGRpbjpvcGVuc2VzYW1l", "JWT abc", "Bearerabc", "Bearer\tabc"} {
 		if got, good := auth.TokenFromHeader(h); good {
 			t.Errorf("%q accepted as %q", h, got)
+		}
+	}
+}
+
+// TestSecretBesideSharedByProcessesStartingTogether: instances starting at
+// once on one SQLite data folder without CRM_JWT_SECRET all get the one
+// secret that the folder then keeps (the first run of each round creates
+// it), never an empty one read while it was being written.
+func TestSecretBesideSharedByProcessesStartingTogether(t *testing.T) {
+	for round := range 20 {
+		dir := t.TempDir()
+		const n = 16
+		got := make([]string, n)
+		created := make([]bool, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { got[i], created[i], errs[i] = auth.SecretBeside(dir) })
+		}
+		wg.Wait()
+		kept, err := os.ReadFile(filepath.Join(dir, "jwt-secret"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		creators := 0
+		for i := range n {
+			if errs[i] != nil || got[i] != strings.TrimSpace(string(kept)) || len(got[i]) < 32 {
+				t.Fatalf("round %d, caller %d: secret %q (%v), the folder keeps %q", round, i, got[i], errs[i], kept)
+			}
+			if created[i] {
+				creators++
+			}
+		}
+		if creators != 1 {
+			t.Fatalf("round %d: %d callers say they created the secret, want 1", round, creators)
+		}
+		if left, _ := filepath.Glob(filepath.Join(dir, ".jwt-secret-*")); len(left) > 0 {
+			t.Fatalf("round %d: temporary files left: %v", round, left)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"crm/platform/access"
 	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
@@ -22,16 +23,6 @@ import (
 
 	"github.com/uptrace/bun"
 )
-
-// ClientAccess is what billing needs of the clients module; cmd/crm binds
-// the clients service to it.
-type ClientAccess interface {
-	// Readable is a subquery of the ids of the clients the caller may read,
-	// or nil when the caller reads every client of the account.
-	Readable(ctx context.Context) (*bun.SelectQuery, error)
-	// Exists tells whether id is a client of the caller's account.
-	Exists(ctx context.Context, idb bun.IDB, id int64) (bool, error)
-}
 
 // ClientPackages is what billing needs of the catalog module; cmd/crm binds
 // the catalog service to it.
@@ -44,13 +35,13 @@ type ClientPackages interface {
 // Service holds the rules about payments, instalments and Stripe customers.
 type Service struct {
 	db       *bun.DB
-	clients  ClientAccess
+	clients  access.Clients
 	packages ClientPackages
 	journal  *journal.Journal
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, c ClientAccess, p ClientPackages, j *journal.Journal) *Service {
+func NewService(d *bun.DB, c access.Clients, p ClientPackages, j *journal.Journal) *Service {
 	return &Service{db: d, clients: c, packages: p, journal: j}
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"crm/platform/access"
 	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
@@ -21,25 +22,15 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// ClientAccess is what catalog needs of the clients module; cmd/crm binds
-// the clients service to it.
-type ClientAccess interface {
-	// Readable is a subquery of the ids of the clients the caller may read,
-	// or nil when the caller reads every client of the account.
-	Readable(ctx context.Context) (*bun.SelectQuery, error)
-	// Exists tells whether id is a client of the caller's account.
-	Exists(ctx context.Context, idb bun.IDB, id int64) (bool, error)
-}
-
 // Service holds the rules about packages and client packages.
 type Service struct {
 	db      *bun.DB
-	clients ClientAccess
+	clients access.Clients
 	journal *journal.Journal
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, c ClientAccess, j *journal.Journal) *Service {
+func NewService(d *bun.DB, c access.Clients, j *journal.Journal) *Service {
 	return &Service{db: d, clients: c, journal: j}
 }
 

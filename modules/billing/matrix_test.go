@@ -18,9 +18,12 @@ var (
 	readMine  = want{200, 200, 200, 200, 401} // a row of the employee's client
 	readOther = want{200, 200, 404, 200, 401} // a row of a client the employee does not read
 	created   = want{201, 201, 403, 403, 401}
-	updated   = want{200, 200, 403, 403, 401}
-	deleted   = want{204, 204, 403, 403, 401}
-	never     = want{405, 405, 405, 405, 405}
+	// A write of a row of a client the employee does not read is 404: the
+	// row does not exist for them (the matrix of every role and
+	// permission set follows).
+	updatedOther = want{200, 200, 404, 403, 401}
+	deletedOther = want{204, 204, 404, 403, 401}
+	never        = want{405, 405, 405, 405, 405}
 )
 
 // TestRoleMatrix runs every billing route as every role.
@@ -52,7 +55,7 @@ func TestRoleMatrix(t *testing.T) {
 		}, created},
 		{"change payment status", "PATCH", fixed(path("/api/payments/%d/", w.pay[other])), func() map[string]any {
 			return map[string]any{"status": []string{"failed", "refunded", "disputed", "paid"}[seq.Add(1)%4]}
-		}, updated},
+		}, updatedOther},
 		{"delete payment", "DELETE", fixed(path("/api/payments/%d/", w.pay[mine])), nil, never},
 		{"replace payment", "PUT", fixed(path("/api/payments/%d/", w.pay[mine])), func() map[string]any { return map[string]any{"status": "paid"} }, never},
 
@@ -62,9 +65,9 @@ func TestRoleMatrix(t *testing.T) {
 		{"create instalment", "POST", fixed("/api/installments/"), insBody, created},
 		{"update instalment", "PATCH", fixed(path("/api/installments/%d/", w.ins[other])), func() map[string]any {
 			return map[string]any{"amount": fmt.Sprintf("%d.00", seq.Add(1))}
-		}, updated},
-		{"replace instalment", "PUT", func() string { return path("/api/installments/%d/", newIns()) }, insBody, updated},
-		{"delete instalment", "DELETE", func() string { return path("/api/installments/%d/", newIns()) }, nil, deleted},
+		}, updatedOther},
+		{"replace instalment", "PUT", func() string { return path("/api/installments/%d/", newIns()) }, insBody, updatedOther},
+		{"delete instalment", "DELETE", func() string { return path("/api/installments/%d/", newIns()) }, nil, deletedOther},
 
 		{"list stripe customers", "GET", fixed("/api/stripe-customers/"), nil, readAll},
 		{"get my stripe customer", "GET", fixed(path("/api/stripe-customers/%d/", w.sc[mine])), nil, readMine},
@@ -72,9 +75,9 @@ func TestRoleMatrix(t *testing.T) {
 		{"create stripe customer", "POST", fixed("/api/stripe-customers/"), scBody, created},
 		{"update stripe customer", "PATCH", fixed(path("/api/stripe-customers/%d/", w.sc[other])), func() map[string]any {
 			return map[string]any{"status": []string{"active", "inactive"}[seq.Add(1)%2]}
-		}, updated},
-		{"replace stripe customer", "PUT", func() string { return path("/api/stripe-customers/%d/", newSC()) }, scBody, updated},
-		{"delete stripe customer", "DELETE", func() string { return path("/api/stripe-customers/%d/", newSC()) }, nil, deleted},
+		}, updatedOther},
+		{"replace stripe customer", "PUT", func() string { return path("/api/stripe-customers/%d/", newSC()) }, scBody, updatedOther},
+		{"delete stripe customer", "DELETE", func() string { return path("/api/stripe-customers/%d/", newSC()) }, nil, deletedOther},
 	}
 	for _, c := range cases {
 		for i, role := range roles {

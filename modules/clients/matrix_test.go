@@ -50,11 +50,11 @@ func TestClientRoleMatrix(t *testing.T) {
 		}, want{200, 200, 403, 403, 200}},
 		{"patch", "other", func(tok string, id int64) *apptest.Response {
 			return e.Patch(tok, clientPath(id), map[string]any{"notes": "changed"})
-		}, want{200, 200, 403, 403, 404}},
+		}, want{200, 200, 404, 403, 404}},
 		{"put", "mine", func(tok string, id int64) *apptest.Response { return e.Put(tok, clientPath(id), body("coach", nil)) }, want{200, 200, 403, 403, 200}},
-		{"put", "other", func(tok string, id int64) *apptest.Response { return e.Put(tok, clientPath(id), body()) }, want{200, 200, 403, 403, 404}},
+		{"put", "other", func(tok string, id int64) *apptest.Response { return e.Put(tok, clientPath(id), body()) }, want{200, 200, 404, 403, 404}},
 		{"delete", "mine", func(tok string, id int64) *apptest.Response { return e.Delete(tok, clientPath(id)) }, want{204, 204, 403, 403, 204}},
-		{"delete", "other", func(tok string, id int64) *apptest.Response { return e.Delete(tok, clientPath(id)) }, want{204, 204, 403, 403, 404}},
+		{"delete", "other", func(tok string, id int64) *apptest.Response { return e.Delete(tok, clientPath(id)) }, want{204, 204, 404, 403, 404}},
 	}
 	for _, tc := range cases {
 		for i, c := range callers {

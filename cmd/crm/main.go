@@ -26,6 +26,7 @@ import (
 	"crm/modules/identity"
 	"crm/modules/stripe"
 	"crm/modules/webhooks"
+	"crm/platform/access"
 	"crm/platform/authz"
 	"crm/platform/boot"
 	"crm/platform/config"
@@ -70,8 +71,7 @@ func Modules() fx.Option {
 		// module which clients exist and which the caller reads; billing asks
 		// the catalog which client a client package belongs to.
 		fx.Provide(
-			func(s *clients.Service) catalog.ClientAccess { return s },
-			func(s *clients.Service) billing.ClientAccess { return s },
+			func(s *clients.Service) access.Clients { return s },
 			func(s *catalog.Service) billing.ClientPackages { return s },
 		),
 	)

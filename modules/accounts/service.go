@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/journal"
@@ -19,7 +20,8 @@ import (
 
 // Service reads and updates the caller's account.
 type Service struct {
-	db *bun.DB
+	db    *bun.DB
+	authz *authz.Authorizer
 	// owner creates accounts: no account is set while one is created.
 	owner   db.Owner
 	owners  OwnerCreator
@@ -36,8 +38,8 @@ type OwnerCreator interface {
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, o db.Owner, owners OwnerCreator, j *journal.Journal) *Service {
-	return &Service{db: d, owner: o, owners: owners, journal: j}
+func NewService(d *bun.DB, a *authz.Authorizer, o db.Owner, owners OwnerCreator, j *journal.Journal) *Service {
+	return &Service{db: d, authz: a, owner: o, owners: owners, journal: j}
 }
 
 // CreateWithOwner creates an account and its super_admin in one transaction.
@@ -82,8 +84,10 @@ func Create(ctx context.Context, idb bun.IDB, name string) (*Account, error) {
 	return a, nil
 }
 
-// get returns the caller's account if id is it; any other id is 404.
-func (s *Service) get(ctx context.Context, idb bun.IDB, id int64) (*Account, error) {
+// get returns account id by the scope rule: only the caller's own account
+// exists for them (any other id is 404); for any action but read, 403 when
+// they may not do it.
+func (s *Service) get(ctx context.Context, idb bun.IDB, id int64, action string) (*Account, error) {
 	own, err := tenant.Account(ctx)
 	if err != nil {
 		return nil, err
@@ -98,7 +102,7 @@ func (s *Service) get(ctx context.Context, idb bun.IDB, id int64) (*Account, err
 		}
 		return nil, err
 	}
-	return a, nil
+	return a, s.authz.Row(ctx, "accounts", action, authz.Tie{})
 }
 
 // List is the caller's own account, alone.
@@ -107,7 +111,7 @@ func (s *Service) List(ctx context.Context) ([]Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.get(ctx, db.Use(ctx, s.db), own)
+	a, err := s.get(ctx, db.Use(ctx, s.db), own, "read")
 	if err != nil {
 		return nil, err
 	}
@@ -116,14 +120,14 @@ func (s *Service) List(ctx context.Context) ([]Account, error) {
 
 // Get returns the caller's account by id.
 func (s *Service) Get(ctx context.Context, id int64) (*Account, error) {
-	return s.get(ctx, db.Use(ctx, s.db), id)
+	return s.get(ctx, db.Use(ctx, s.db), id, "read")
 }
 
-// Update renames the caller's account (the route allows super_admins only).
+// Update renames the caller's account (the policy allows super_admins only).
 func (s *Service) Update(ctx context.Context, id int64, name *string) (*Account, error) {
 	var out *Account
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
-		a, err := s.get(ctx, tx, id)
+		a, err := s.get(ctx, tx, id, "update")
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"crm/modules/catalog"
 	"crm/modules/clients"
 	"crm/modules/identity/identitytest"
+	"crm/platform/access"
 	"crm/platform/apptest"
 
 	"go.uber.org/fx"
@@ -32,8 +33,7 @@ func newEnvWith(t *testing.T, extra fx.Option, opts ...apptest.Option) *identity
 		catalog.Module,
 		billing.Module,
 		fx.Provide(
-			func(s *clients.Service) catalog.ClientAccess { return s },
-			func(s *clients.Service) billing.ClientAccess { return s },
+			func(s *clients.Service) access.Clients { return s },
 			func(s *catalog.Service) billing.ClientPackages { return s },
 		),
 		extra,

@@ -120,7 +120,7 @@ func checkNumber(ctx context.Context, idb bun.IDB, i *Instalment) error {
 // ListInstalments returns a page of the instalments the caller can read
 // that match f.
 func (s *Service) ListInstalments(ctx context.Context, f InstalmentFilter, p *httpx.ListParams) (*httpx.PageOutput[Instalment], error) {
-	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Instalment)(nil)), "ins")
+	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Instalment)(nil)), "instalments")
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (s *Service) ListInstalments(ctx context.Context, f InstalmentFilter, p *ht
 // GetInstalment returns one instalment the caller can read.
 func (s *Service) GetInstalment(ctx context.Context, id int64) (*Instalment, error) {
 	i := new(Instalment)
-	if err := s.load(ctx, db.Use(ctx, s.db), i, "ins", id, false); err != nil {
+	if err := s.load(ctx, db.Use(ctx, s.db), i, "instalments", id, "read"); err != nil {
 		return nil, err
 	}
 	return i, nil
@@ -180,7 +180,7 @@ func (s *Service) UpdateInstalment(ctx context.Context, id int64, in InstalmentI
 	var out *Instalment
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		old := new(Instalment)
-		if err := s.load(ctx, tx, old, "ins", id, true); err != nil {
+		if err := s.load(ctx, tx, old, "instalments", id, "update"); err != nil {
 			return err
 		}
 		i := *old
@@ -217,7 +217,7 @@ func (s *Service) UpdateInstalment(ctx context.Context, id int64, in InstalmentI
 func (s *Service) DeleteInstalment(ctx context.Context, id int64) error {
 	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		i := new(Instalment)
-		if err := s.load(ctx, tx, i, "ins", id, true); err != nil {
+		if err := s.load(ctx, tx, i, "instalments", id, "delete"); err != nil {
 			return err
 		}
 		q, err := tenant.Scope(ctx, tx.NewDelete().Model((*Instalment)(nil)).Where("ins.id = ?", i.ID))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"crm/modules/identity/identitytest"
 	"crm/platform/apptest"
 )
 
@@ -18,9 +19,12 @@ var (
 	readMine  = want{200, 200, 200, 200, 401} // a row of the employee's client
 	readOther = want{200, 200, 404, 200, 401} // a row of a client the employee does not read
 	created   = want{201, 201, 403, 403, 401}
-	updated   = want{200, 200, 403, 403, 401}
-	deleted   = want{204, 204, 403, 403, 401}
-	never     = want{405, 405, 405, 405, 405}
+	// A write of a row of a client the employee does not read is 404: the
+	// row does not exist for them (TestRowMatrix has every role and
+	// permission set).
+	updatedOther = want{200, 200, 404, 403, 401}
+	deletedOther = want{204, 204, 404, 403, 401}
+	never        = want{405, 405, 405, 405, 405}
 )
 
 // TestRoleMatrix runs every billing route as every role.
@@ -52,7 +56,7 @@ func TestRoleMatrix(t *testing.T) {
 		}, created},
 		{"change payment status", "PATCH", fixed(path("/api/payments/%d/", w.pay[other])), func() map[string]any {
 			return map[string]any{"status": []string{"failed", "refunded", "disputed", "paid"}[seq.Add(1)%4]}
-		}, updated},
+		}, updatedOther},
 		{"delete payment", "DELETE", fixed(path("/api/payments/%d/", w.pay[mine])), nil, never},
 		{"replace payment", "PUT", fixed(path("/api/payments/%d/", w.pay[mine])), func() map[string]any { return map[string]any{"status": "paid"} }, never},
 
@@ -62,9 +66,9 @@ func TestRoleMatrix(t *testing.T) {
 		{"create instalment", "POST", fixed("/api/installments/"), insBody, created},
 		{"update instalment", "PATCH", fixed(path("/api/installments/%d/", w.ins[other])), func() map[string]any {
 			return map[string]any{"amount": fmt.Sprintf("%d.00", seq.Add(1))}
-		}, updated},
-		{"replace instalment", "PUT", func() string { return path("/api/installments/%d/", newIns()) }, insBody, updated},
-		{"delete instalment", "DELETE", func() string { return path("/api/installments/%d/", newIns()) }, nil, deleted},
+		}, updatedOther},
+		{"replace instalment", "PUT", func() string { return path("/api/installments/%d/", newIns()) }, insBody, updatedOther},
+		{"delete instalment", "DELETE", func() string { return path("/api/installments/%d/", newIns()) }, nil, deletedOther},
 
 		{"list stripe customers", "GET", fixed("/api/stripe-customers/"), nil, readAll},
 		{"get my stripe customer", "GET", fixed(path("/api/stripe-customers/%d/", w.sc[mine])), nil, readMine},
@@ -72,9 +76,9 @@ func TestRoleMatrix(t *testing.T) {
 		{"create stripe customer", "POST", fixed("/api/stripe-customers/"), scBody, created},
 		{"update stripe customer", "PATCH", fixed(path("/api/stripe-customers/%d/", w.sc[other])), func() map[string]any {
 			return map[string]any{"status": []string{"active", "inactive"}[seq.Add(1)%2]}
-		}, updated},
-		{"replace stripe customer", "PUT", func() string { return path("/api/stripe-customers/%d/", newSC()) }, scBody, updated},
-		{"delete stripe customer", "DELETE", func() string { return path("/api/stripe-customers/%d/", newSC()) }, nil, deleted},
+		}, updatedOther},
+		{"replace stripe customer", "PUT", func() string { return path("/api/stripe-customers/%d/", newSC()) }, scBody, updatedOther},
+		{"delete stripe customer", "DELETE", func() string { return path("/api/stripe-customers/%d/", newSC()) }, nil, deletedOther},
 	}
 	for _, c := range cases {
 		for i, role := range roles {
@@ -93,6 +97,70 @@ func TestRoleMatrix(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestRowMatrix: every billing route on a row, for every role and
+// permission set, answers by the scope rule: 404 when the caller cannot
+// read the row (missing, another account's, or of a client they do not
+// read), else 403 unless they are an admin, else 2xx; a refused write
+// changes nothing. Payments have no PUT nor DELETE (TestRoleMatrix: 405).
+func TestRowMatrix(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.Account("Acme"), e.Account("Beta")
+	callers := a.Callers()
+	clients := identitytest.NewClients(a, b, callers, func(token string, coach int64) int64 { return client(t, e, token, coach) })
+	pay := func(token string, c int64) int64 { return payment(t, e, token, c, "10.00", "USD", "paid") }
+	ins := func(token string, c int64) int64 {
+		return id(t, apptest.Expect(t, e.Post(token, "/api/installments/", insJSON(c)), http.StatusCreated))
+	}
+	sc := func(token string, c int64) int64 {
+		return id(t, apptest.Expect(t, e.Post(token, "/api/stripe-customers/", scJSON(c)), http.StatusCreated))
+	}
+	routes := []struct {
+		method, path string
+		make         func(token string, client int64) int64
+		body         func(client int64) any
+		ok           int
+	}{
+		{"GET", "/api/payments/%d/", pay, nil, 200},
+		{"PATCH", "/api/payments/%d/", pay, func(int64) any { return map[string]any{"status": "refunded"} }, 200},
+		{"GET", "/api/installments/%d/", ins, nil, 200},
+		{"PATCH", "/api/installments/%d/", ins, func(int64) any { return map[string]any{"status": "paid"} }, 200},
+		{"PUT", "/api/installments/%d/", ins, func(c int64) any { return insJSON(c) }, 200},
+		{"DELETE", "/api/installments/%d/", ins, nil, 204},
+		{"GET", "/api/stripe-customers/%d/", sc, nil, 200},
+		{"PATCH", "/api/stripe-customers/%d/", sc, func(int64) any { return map[string]any{"status": "inactive"} }, 200},
+		{"PUT", "/api/stripe-customers/%d/", sc, func(c int64) any { return scJSON(c) }, 200},
+		{"DELETE", "/api/stripe-customers/%d/", sc, nil, 204},
+	}
+	for _, c := range callers {
+		for _, r := range routes {
+			for _, target := range identitytest.ClientTargets {
+				t.Run(r.method+r.path+"/"+target+"/"+c.Name(), func(t *testing.T) {
+					var of int64
+					tg := clients.Row(c, target, func(token string, client int64) int64 {
+						of = client
+						return r.make(token, client)
+					})
+					req := apptest.Request{Method: r.method, Path: path(r.path, tg.ID), Token: c.Token}
+					if r.body != nil {
+						req.Body = r.body(of)
+					}
+					e.CheckRow(t, req, identitytest.Answer(tg.Readable, r.method == "GET" || c.Admin(), r.ok), tg.Show(t, e, req.Path))
+				})
+			}
+		}
+	}
+}
+
+// insJSON and scJSON are an instalment and a Stripe customer of client c,
+// each unique.
+func insJSON(c int64) map[string]any {
+	return map[string]any{"client": c, "amount": "10.00", "currency": "USD", "schedule_date": "2025-03-01", "instalment_number": 1 + seq.Add(1)%10000}
+}
+
+func scJSON(c int64) map[string]any {
+	return map[string]any{"client": c, "stripe_customer_id": fmt.Sprintf("cus_r%d", seq.Add(1))}
 }
 
 func fixed(p string) func() string { return func() string { return p } }

@@ -9,7 +9,7 @@ import (
 )
 
 // Module is the billing capability: payments, instalments and Stripe
-// customers. It needs a ClientAccess and ClientPackages (cmd/crm binds the
+// customers. It needs an access.Clients and ClientPackages (cmd/crm binds the
 // clients and catalog services).
 var Module = fx.Module("billing",
 	fx.Provide(NewService),

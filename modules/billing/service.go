@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"crm/platform/access"
 	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
@@ -22,16 +23,6 @@ import (
 
 	"github.com/uptrace/bun"
 )
-
-// ClientAccess is what billing needs of the clients module; cmd/crm binds
-// the clients service to it.
-type ClientAccess interface {
-	// Readable is a subquery of the ids of the clients the caller may read,
-	// or nil when the caller reads every client of the account.
-	Readable(ctx context.Context) (*bun.SelectQuery, error)
-	// Exists tells whether id is a client of the caller's account.
-	Exists(ctx context.Context, idb bun.IDB, id int64) (bool, error)
-}
 
 // ClientPackages is what billing needs of the catalog module; cmd/crm binds
 // the catalog service to it.
@@ -44,14 +35,15 @@ type ClientPackages interface {
 // Service holds the rules about payments, instalments and Stripe customers.
 type Service struct {
 	db       *bun.DB
-	clients  ClientAccess
+	authz    *authz.Authorizer
+	clients  access.Clients
 	packages ClientPackages
 	journal  *journal.Journal
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, c ClientAccess, p ClientPackages, j *journal.Journal) *Service {
-	return &Service{db: d, clients: c, packages: p, journal: j}
+func NewService(d *bun.DB, a *authz.Authorizer, c access.Clients, p ClientPackages, j *journal.Journal) *Service {
+	return &Service{db: d, authz: a, clients: c, packages: p, journal: j}
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
@@ -68,56 +60,22 @@ func changes(old, new map[string]any) map[string]journal.Change {
 	return journal.Diff(pairs)
 }
 
-// visible scopes q, a query on a billing table (of alias), to the caller's
-// account and to the clients the route's scope lets the caller read: every
-// client (All), the clients the clients module says the caller reads
-// (Assigned), none otherwise (fail closed).
-func (s *Service) visible(ctx context.Context, q *bun.SelectQuery, alias string) (*bun.SelectQuery, error) {
-	q, err := tenant.Scope(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	switch httpx.RouteScope(ctx) {
-	case authz.All:
-		return q, nil
-	case authz.Assigned:
-		sub, err := s.clients.Readable(ctx)
-		if err != nil || sub == nil {
-			return q, err
-		}
-		// The alias is spelled out: ?TableAlias beside a subquery argument
-		// would name the subquery's table.
-		return q.Where("? IN (?)", bun.Ident(alias+".client_id"), sub), nil
-	}
-	return q.Where("1 = 0"), nil
+// aliases are the billing tables' aliases, by policy object.
+var aliases = map[string]string{"payments": "pay", "instalments": "ins", "stripe_customers": "sc"}
+
+// visible narrows q, a query of object's table, by the scope rule: a
+// billing row is assigned to the caller when they can read its client.
+func (s *Service) visible(ctx context.Context, q *bun.SelectQuery, object string) (*bun.SelectQuery, error) {
+	return authz.Visible(ctx, s.authz, object, q, authz.OfClients(ctx, s.clients, aliases[object]+".client_id"))
 }
 
-// clientUsable tells whether id is a client of the account that the route's
-// scope lets the caller use (read, for Assigned).
-func (s *Service) clientUsable(ctx context.Context, idb bun.IDB, id int64) (bool, error) {
-	ok, err := s.clients.Exists(ctx, idb, id)
-	if err != nil || !ok {
-		return false, err
-	}
-	switch httpx.RouteScope(ctx) {
-	case authz.All:
-		return true, nil
-	case authz.Assigned:
-		sub, err := s.clients.Readable(ctx)
-		if err != nil || sub == nil {
-			return err == nil, err
-		}
-		return idb.NewSelect().ColumnExpr("1").Where("? IN (?)", id, sub).Exists(ctx)
-	}
-	return false, nil
-}
-
-// checkClient adds a 400 on field when id is not a client the caller may use.
+// checkClient adds a 400 on field when id is not a client the caller can
+// read.
 func (s *Service) checkClient(ctx context.Context, idb bun.IDB, v *errs.Validation, field string, id int64) error {
 	if id == 0 || v.Has(field) {
 		return nil
 	}
-	ok, err := s.clientUsable(ctx, idb, id)
+	ok, err := authz.ClientReadable(ctx, s.clients, idb, id)
 	if err != nil {
 		return err
 	}
@@ -127,15 +85,23 @@ func (s *Service) checkClient(ctx context.Context, idb bun.IDB, v *errs.Validati
 	return nil
 }
 
-// load reads one row of model (a pointer to a billing model of alias) that the caller
-// can read, else 404; on PostgreSQL forUpdate locks it until the end of the
+// billingRow is a billing model: its row belongs to a client.
+type billingRow interface{ client() int64 }
+
+func (p *Payment) client() int64        { return p.ClientID }
+func (i *Instalment) client() int64     { return i.ClientID }
+func (c *StripeCustomer) client() int64 { return c.ClientID }
+
+// load reads into model the row id of object by the scope rule: 404 when the
+// caller cannot read it; for any action but read, 403 when they may not do
+// action on it, and on PostgreSQL the row is locked until the end of the
 // transaction.
-func (s *Service) load(ctx context.Context, idb bun.IDB, model any, alias string, id int64, forUpdate bool) error {
-	q, err := s.visible(ctx, idb.NewSelect().Model(model).Where("?TableAlias.id = ?", id), alias)
+func (s *Service) load(ctx context.Context, idb bun.IDB, model billingRow, object string, id int64, action string) error {
+	q, err := s.visible(ctx, idb.NewSelect().Model(model).Where("?TableAlias.id = ?", id), object)
 	if err != nil {
 		return err
 	}
-	if forUpdate && db.DialectOf(idb) == db.Postgres {
+	if action != "read" && db.DialectOf(idb) == db.Postgres {
 		q = q.For("UPDATE")
 	}
 	if err := q.Scan(ctx); err != nil {
@@ -144,7 +110,14 @@ func (s *Service) load(ctx context.Context, idb bun.IDB, model any, alias string
 		}
 		return err
 	}
-	return nil
+	if action == "read" {
+		return nil
+	}
+	t, err := authz.ClientTie(ctx, s.clients, idb, model.client())
+	if err != nil {
+		return err
+	}
+	return s.authz.Allow(ctx, object, action, t)
 }
 
 // update writes cols of model (already scoped by its primary key) in the
@@ -245,7 +218,7 @@ func (f PaymentFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 }
 
 func (s *Service) payments(ctx context.Context, f PaymentFilter) (*bun.SelectQuery, error) {
-	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Payment)(nil)), "pay")
+	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Payment)(nil)), "payments")
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +258,7 @@ func (s *Service) PaymentStatistics(ctx context.Context, f PaymentFilter) (*Stat
 		N        int          `bun:"n"`
 		Total    money.Amount `bun:"total"`
 	}
-	if httpx.RouteScope(ctx) == authz.All && f.Client == 0 {
+	if s.authz.ScopeFor(ctx, "payments", "read") == authz.All && f.Client == 0 {
 		q, err = tenant.Scope(ctx, db.Use(ctx, s.db).NewSelect().Model((*paymentTotal)(nil)).
 			ColumnExpr("pt.currency AS currency, pt.status AS status, CAST(sum(pt.n) AS BIGINT) AS n, sum(pt.amount_cents) AS total").
 			GroupExpr("pt.currency, pt.status").Having("sum(pt.n) <> 0"))
@@ -344,7 +317,7 @@ func (s *Service) PaymentStatistics(ctx context.Context, f PaymentFilter) (*Stat
 // GetPayment returns one payment the caller can read.
 func (s *Service) GetPayment(ctx context.Context, id int64) (*Payment, error) {
 	p := new(Payment)
-	if err := s.load(ctx, db.Use(ctx, s.db), p, "pay", id, false); err != nil {
+	if err := s.load(ctx, db.Use(ctx, s.db), p, "payments", id, "read"); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -403,7 +376,7 @@ func (s *Service) UpdatePayment(ctx context.Context, id int64, in PaymentInput) 
 	var out *Payment
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		old := new(Payment)
-		if err := s.load(ctx, tx, old, "pay", id, true); err != nil {
+		if err := s.load(ctx, tx, old, "payments", id, "update"); err != nil {
 			return err
 		}
 		p := *old

@@ -85,7 +85,7 @@ func checkCustomerID(ctx context.Context, idb bun.IDB, c *StripeCustomer) error 
 // ListStripeCustomers returns a page of the Stripe customers the caller can
 // read that match f.
 func (s *Service) ListStripeCustomers(ctx context.Context, f StripeCustomerFilter, p *httpx.ListParams) (*httpx.PageOutput[StripeCustomer], error) {
-	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*StripeCustomer)(nil)), "sc")
+	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*StripeCustomer)(nil)), "stripe_customers")
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (s *Service) ListStripeCustomers(ctx context.Context, f StripeCustomerFilte
 // GetStripeCustomer returns one Stripe customer the caller can read.
 func (s *Service) GetStripeCustomer(ctx context.Context, id int64) (*StripeCustomer, error) {
 	c := new(StripeCustomer)
-	if err := s.load(ctx, db.Use(ctx, s.db), c, "sc", id, false); err != nil {
+	if err := s.load(ctx, db.Use(ctx, s.db), c, "stripe_customers", id, "read"); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -142,7 +142,7 @@ func (s *Service) UpdateStripeCustomer(ctx context.Context, id int64, in StripeC
 	var out *StripeCustomer
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		old := new(StripeCustomer)
-		if err := s.load(ctx, tx, old, "sc", id, true); err != nil {
+		if err := s.load(ctx, tx, old, "stripe_customers", id, "update"); err != nil {
 			return err
 		}
 		c := *old
@@ -176,7 +176,7 @@ func (s *Service) UpdateStripeCustomer(ctx context.Context, id int64, in StripeC
 func (s *Service) DeleteStripeCustomer(ctx context.Context, id int64) error {
 	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		c := new(StripeCustomer)
-		if err := s.load(ctx, tx, c, "sc", id, true); err != nil {
+		if err := s.load(ctx, tx, c, "stripe_customers", id, "delete"); err != nil {
 			return err
 		}
 		q, err := tenant.Scope(ctx, tx.NewDelete().Model((*StripeCustomer)(nil)).Where("sc.id = ?", c.ID))

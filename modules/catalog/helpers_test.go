@@ -11,6 +11,7 @@ import (
 	"crm/modules/catalog"
 	"crm/modules/clients"
 	"crm/modules/identity/identitytest"
+	"crm/platform/access"
 	"crm/platform/apptest"
 
 	"go.uber.org/fx"
@@ -22,7 +23,7 @@ func newEnv(t *testing.T) *identitytest.Env {
 	return identitytest.New(t, fx.Options(
 		clients.Module,
 		catalog.Module,
-		fx.Provide(func(s *clients.Service) catalog.ClientAccess { return s }),
+		fx.Provide(func(s *clients.Service) access.Clients { return s }),
 	))
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"crm/modules/identity/identitytest"
 	"crm/platform/apptest"
 )
 
@@ -18,6 +19,11 @@ var (
 	created   = want{201, 201, 403, 403, 401}
 	updated   = want{200, 200, 403, 403, 401}
 	deleted   = want{204, 204, 403, 403, 401}
+	// A write of a client package of a client the employee does not read is
+	// 404: the row does not exist for them (TestRowMatrix has every role
+	// and permission set).
+	updatedOther = want{200, 200, 404, 403, 401}
+	deletedOther = want{204, 204, 404, 403, 401}
 )
 
 // TestRoleMatrix runs every catalog route as every role.
@@ -51,11 +57,11 @@ func TestRoleMatrix(t *testing.T) {
 		{"create client package", "POST", fixed("/api/client-packages/"), func() map[string]any { return cpBody(w.other, w.pkg) }, created},
 		{"update client package", "PATCH", fixed(path("/api/client-packages/%d/", w.cp[w.other])), func() map[string]any {
 			return map[string]any{"custom_price": fmt.Sprint(seq.Add(1))}
-		}, updated},
+		}, updatedOther},
 		{"replace client package", "PUT", func() string { return path("/api/client-packages/%d/", newCP()) }, func() map[string]any {
 			return cpBody(w.other, w.pkg)
-		}, updated},
-		{"delete client package", "DELETE", func() string { return path("/api/client-packages/%d/", newCP()) }, nil, deleted},
+		}, updatedOther},
+		{"delete client package", "DELETE", func() string { return path("/api/client-packages/%d/", newCP()) }, nil, deletedOther},
 	}
 	for _, c := range cases {
 		for i, role := range roles {
@@ -72,6 +78,72 @@ func TestRoleMatrix(t *testing.T) {
 					wantDetail(t, r)
 				}
 			})
+		}
+	}
+}
+
+// TestRowMatrix: every catalog route on a row, for every role and
+// permission set, answers by the scope rule: 404 when the caller cannot
+// read the row (missing, another account's, or a client package of a
+// client they do not read), else 403 unless they are an admin, else 2xx; a
+// refused write changes nothing.
+func TestRowMatrix(t *testing.T) {
+	e := newEnv(t)
+	a, b := e.Account("Acme"), e.Account("Beta")
+	callers := a.Callers()
+	clients := identitytest.NewClients(a, b, callers, func(token string, coach int64) int64 { return client(t, e, token, coach) })
+	pkgOf := map[string]int64{a.Owner.Token: pkg(t, e, a.Owner.Token, "Acme's"), b.Owner.Token: pkg(t, e, b.Owner.Token, "Beta's")}
+	type route struct {
+		method string
+		path   string
+		body   func(pkg int64, client int64) any
+		ok     int
+	}
+	packages := []route{
+		{"GET", "/api/packages/%d/", nil, 200},
+		{"PATCH", "/api/packages/%d/", func(int64, int64) any { return map[string]any{"description": "changed"} }, 200},
+		{"PUT", "/api/packages/%d/", func(int64, int64) any { return map[string]any{"package_name": "Replaced"} }, 200},
+		{"DELETE", "/api/packages/%d/", nil, 204},
+	}
+	clientPackages := []route{
+		{"GET", "/api/client-packages/%d/", nil, 200},
+		{"PATCH", "/api/client-packages/%d/", func(int64, int64) any { return map[string]any{"status": "inactive"} }, 200},
+		{"PUT", "/api/client-packages/%d/", func(p, c int64) any { return cpBody(c, p) }, 200},
+		{"DELETE", "/api/client-packages/%d/", nil, 204},
+	}
+	run := func(t *testing.T, c identitytest.Caller, r route, tg identitytest.Target, client int64) {
+		req := apptest.Request{Method: r.method, Path: path(r.path, tg.ID), Token: c.Token}
+		if r.body != nil {
+			req.Body = r.body(pkgOf[a.Owner.Token], client)
+		}
+		e.CheckRow(t, req, identitytest.Answer(tg.Readable, r.method == "GET" || c.Admin(), r.ok), tg.Show(t, e, req.Path))
+	}
+	for _, c := range callers {
+		for _, r := range packages {
+			for _, target := range []string{"account", "missing", "foreign"} {
+				t.Run("packages/"+r.method+"/"+target+"/"+c.Name(), func(t *testing.T) {
+					tg := identitytest.Target{ID: identitytest.MissingID}
+					switch target {
+					case "account":
+						tg = identitytest.Target{ID: pkg(t, e, a.Owner.Token, "spare"), Readable: true, Owner: a.Owner.Token}
+					case "foreign":
+						tg = identitytest.Target{ID: pkg(t, e, b.Owner.Token, "theirs"), Owner: b.Owner.Token}
+					}
+					run(t, c, r, tg, 0)
+				})
+			}
+		}
+		for _, r := range clientPackages {
+			for _, target := range identitytest.ClientTargets {
+				t.Run("client-packages/"+r.method+"/"+target+"/"+c.Name(), func(t *testing.T) {
+					var of int64
+					tg := clients.Row(c, target, func(token string, client int64) int64 {
+						of = client
+						return clientPackage(t, e, token, client, pkgOf[token])
+					})
+					run(t, c, r, tg, of)
+				})
+			}
 		}
 	}
 }

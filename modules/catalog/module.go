@@ -9,7 +9,7 @@ import (
 )
 
 // Module is the catalog capability: packages and client packages. It needs a
-// ClientAccess (cmd/crm binds the clients service).
+// access.Clients (cmd/crm binds the clients service).
 var Module = fx.Module("catalog",
 	fx.Provide(NewService),
 	httpx.AsRoutes(routes),

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"crm/platform/access"
 	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
@@ -21,26 +22,17 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// ClientAccess is what catalog needs of the clients module; cmd/crm binds
-// the clients service to it.
-type ClientAccess interface {
-	// Readable is a subquery of the ids of the clients the caller may read,
-	// or nil when the caller reads every client of the account.
-	Readable(ctx context.Context) (*bun.SelectQuery, error)
-	// Exists tells whether id is a client of the caller's account.
-	Exists(ctx context.Context, idb bun.IDB, id int64) (bool, error)
-}
-
 // Service holds the rules about packages and client packages.
 type Service struct {
 	db      *bun.DB
-	clients ClientAccess
+	authz   *authz.Authorizer
+	clients access.Clients
 	journal *journal.Journal
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, c ClientAccess, j *journal.Journal) *Service {
-	return &Service{db: d, clients: c, journal: j}
+func NewService(d *bun.DB, a *authz.Authorizer, c access.Clients, j *journal.Journal) *Service {
+	return &Service{db: d, authz: a, clients: c, journal: j}
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
@@ -85,7 +77,7 @@ var packageOrdering = httpx.Ordering{
 // ListPackages returns a page of the account's packages; search matches a
 // substring of the name, whatever its case.
 func (s *Service) ListPackages(ctx context.Context, search string, p *httpx.ListParams) (*httpx.PageOutput[Package], error) {
-	q, err := tenant.Scope(ctx, db.Use(ctx, s.db).NewSelect().Model((*Package)(nil)))
+	q, err := authz.Visible(ctx, s.authz, "packages", db.Use(ctx, s.db).NewSelect().Model((*Package)(nil)), authz.Conditions[*bun.SelectQuery]{})
 	if err != nil {
 		return nil, err
 	}
@@ -95,20 +87,27 @@ func (s *Service) ListPackages(ctx context.Context, search string, p *httpx.List
 	return httpx.List[Package](ctx, q, p, packageOrdering)
 }
 
-// loadPackage returns a package of the caller's account, else a 404.
-func loadPackage(ctx context.Context, idb bun.IDB, id int64, forUpdate bool) (*Package, error) {
+// loadPackage returns package id by the scope rule: 404 when the caller
+// cannot read it; for any action but read, 403 when they may not do it.
+func (s *Service) loadPackage(ctx context.Context, idb bun.IDB, id int64, action string) (*Package, error) {
 	p := new(Package)
-	q, err := tenant.Scope(ctx, idb.NewSelect().Model(p).Where("pkg.id = ?", id))
+	q, err := authz.Visible(ctx, s.authz, "packages", idb.NewSelect().Model(p).Where("pkg.id = ?", id), authz.Conditions[*bun.SelectQuery]{})
 	if err != nil {
 		return nil, err
 	}
-	return p, first(ctx, idb, q, forUpdate)
+	if err := first(ctx, idb, q, action); err != nil {
+		return nil, err
+	}
+	if action != "read" {
+		return p, s.authz.Allow(ctx, "packages", action, authz.Tie{})
+	}
+	return p, nil
 }
 
 // first scans the one row q selects into its model, locking it until the
-// transaction ends on PostgreSQL when forUpdate; no row is a 404.
-func first(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, forUpdate bool) error {
-	if forUpdate && db.DialectOf(idb) == db.Postgres {
+// transaction ends on PostgreSQL for any action but read; no row is a 404.
+func first(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, action string) error {
+	if action != "read" && db.DialectOf(idb) == db.Postgres {
 		q = q.For("UPDATE")
 	}
 	if err := q.Scan(ctx); err != nil {
@@ -122,7 +121,7 @@ func first(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, forUpdate bool)
 
 // GetPackage returns one package of the account.
 func (s *Service) GetPackage(ctx context.Context, id int64) (*Package, error) {
-	return loadPackage(ctx, db.Use(ctx, s.db), id, false)
+	return s.loadPackage(ctx, db.Use(ctx, s.db), id, "read")
 }
 
 // CreatePackage adds a package to the caller's account.
@@ -155,7 +154,7 @@ func (s *Service) CreatePackage(ctx context.Context, in PackageInput) (*Package,
 func (s *Service) UpdatePackage(ctx context.Context, id int64, in PackageInput, replace bool) (*Package, error) {
 	var out *Package
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
-		old, err := loadPackage(ctx, tx, id, true)
+		old, err := s.loadPackage(ctx, tx, id, "update")
 		if err != nil {
 			return err
 		}
@@ -193,7 +192,7 @@ func errPackageInUse(cause error) error {
 // one does, and nothing is deleted).
 func (s *Service) DeletePackage(ctx context.Context, id int64) error {
 	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
-		p, err := loadPackage(ctx, tx, id, true)
+		p, err := s.loadPackage(ctx, tx, id, "delete")
 		if err != nil {
 			return err
 		}
@@ -223,48 +222,10 @@ func (s *Service) DeletePackage(ctx context.Context, id int64) error {
 
 // ---------------------------------------------------------------- client packages
 
-// visible scopes q, a query on client packages (alias cp), to the caller's account and
-// to the clients the route's scope lets the caller read: every client (All),
-// the clients the clients module says the caller reads (Assigned), none
-// otherwise (fail closed).
+// visible narrows q, a query of client packages, by the scope rule: a
+// client package is assigned to the caller when they can read its client.
 func (s *Service) visible(ctx context.Context, q *bun.SelectQuery) (*bun.SelectQuery, error) {
-	q, err := tenant.Scope(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	switch httpx.RouteScope(ctx) {
-	case authz.All:
-		return q, nil
-	case authz.Assigned:
-		sub, err := s.clients.Readable(ctx)
-		if err != nil || sub == nil {
-			return q, err
-		}
-		// The alias is spelled out: ?TableAlias beside a subquery argument
-		// would name the subquery's table.
-		return q.Where("cp.client_id IN (?)", sub), nil
-	}
-	return q.Where("1 = 0"), nil
-}
-
-// clientUsable tells whether id is a client of the account that the route's
-// scope lets the caller use (read, for Assigned).
-func (s *Service) clientUsable(ctx context.Context, idb bun.IDB, id int64) (bool, error) {
-	ok, err := s.clients.Exists(ctx, idb, id)
-	if err != nil || !ok {
-		return false, err
-	}
-	switch httpx.RouteScope(ctx) {
-	case authz.All:
-		return true, nil
-	case authz.Assigned:
-		sub, err := s.clients.Readable(ctx)
-		if err != nil || sub == nil {
-			return err == nil, err
-		}
-		return idb.NewSelect().ColumnExpr("1").Where("? IN (?)", id, sub).Exists(ctx)
-	}
-	return false, nil
+	return authz.Visible(ctx, s.authz, "client_packages", q, authz.OfClients(ctx, s.clients, "cp.client_id"))
 }
 
 // ClientPackageInput is a client package's writable fields as a request
@@ -343,7 +304,7 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, cp, old *ClientPackage
 		return errs.Forbidden("The client of a client package cannot be changed: create a new client package instead.")
 	}
 	if (old == nil || cp.ClientID != old.ClientID) && cp.ClientID != 0 && !v.Has("client") {
-		if ok, err := s.clientUsable(ctx, idb, cp.ClientID); err != nil {
+		if ok, err := authz.ClientReadable(ctx, s.clients, idb, cp.ClientID); err != nil {
 			return err
 		} else if !ok {
 			v.Add("client", msgNoSuchRef(cp.ClientID))
@@ -385,19 +346,28 @@ func (s *Service) ListClientPackages(ctx context.Context, f ClientPackageFilter,
 	return httpx.List[ClientPackage](ctx, q, p, clientPackageOrdering)
 }
 
-// loadClientPackage returns a client package the caller can read, else 404.
-func (s *Service) loadClientPackage(ctx context.Context, idb bun.IDB, id int64, forUpdate bool) (*ClientPackage, error) {
+// loadClientPackage returns client package id by the scope rule: 404 when
+// the caller cannot read it; for any action but read, 403 when they may not
+// do it.
+func (s *Service) loadClientPackage(ctx context.Context, idb bun.IDB, id int64, action string) (*ClientPackage, error) {
 	cp := new(ClientPackage)
 	q, err := s.visible(ctx, idb.NewSelect().Model(cp).Where("cp.id = ?", id))
 	if err != nil {
 		return nil, err
 	}
-	return cp, first(ctx, idb, q, forUpdate)
+	if err := first(ctx, idb, q, action); err != nil || action == "read" {
+		return cp, err
+	}
+	t, err := authz.ClientTie(ctx, s.clients, idb, cp.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	return cp, s.authz.Allow(ctx, "client_packages", action, t)
 }
 
 // GetClientPackage returns one client package the caller can read.
 func (s *Service) GetClientPackage(ctx context.Context, id int64) (*ClientPackage, error) {
-	return s.loadClientPackage(ctx, db.Use(ctx, s.db), id, false)
+	return s.loadClientPackage(ctx, db.Use(ctx, s.db), id, "read")
 }
 
 // writeError maps a constraint error the checks before a write should have
@@ -440,7 +410,7 @@ func (s *Service) CreateClientPackage(ctx context.Context, in ClientPackageInput
 func (s *Service) UpdateClientPackage(ctx context.Context, id int64, in ClientPackageInput, replace bool) (*ClientPackage, error) {
 	var out *ClientPackage
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
-		old, err := s.loadClientPackage(ctx, tx, id, true)
+		old, err := s.loadClientPackage(ctx, tx, id, "update")
 		if err != nil {
 			return err
 		}
@@ -477,7 +447,7 @@ func (s *Service) UpdateClientPackage(ctx context.Context, id int64, in ClientPa
 // instalments refer to it, 409 and nothing is deleted.
 func (s *Service) DeleteClientPackage(ctx context.Context, id int64) error {
 	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
-		cp, err := s.loadClientPackage(ctx, tx, id, true)
+		cp, err := s.loadClientPackage(ctx, tx, id, "delete")
 		if err != nil {
 			return err
 		}

@@ -8,81 +8,60 @@ import (
 	"crm/platform/apptest"
 )
 
-// TestClientRoleMatrix is the contract's role table for clients: one row a
-// route and target, one column a caller. "mine" is a client assigned to the
-// caller (as coach, closer or setter, in turn), "other" one assigned to
-// somebody else. A client the caller cannot read is 404 for every method
-// the caller may use at all; a caller whose policy allows no write (an
-// employee, a viewer) gets 403 for every write, whatever the id, before any
-// client is looked at (as the seed's DRF permission check does), so that
-// answer tells nothing about the client either.
+// TestClientRoleMatrix is the contract's role table for clients, for every
+// role and permission set (identitytest.Callers). A route on a client
+// answers by the scope rule: 404 when the caller cannot read the client
+// (missing, another account's, or not visible to them: "mine" is assigned
+// to the caller, as coach, closer or setter in turn, "other" to somebody
+// else), else 403 when they may not write it, else 2xx; a refused write
+// changes nothing.
 func TestClientRoleMatrix(t *testing.T) {
 	e := newEnv(t, nil)
 	a := e.Account("Matrix")
+	b := e.Account("Beta")
 	somebody := a.Employee("employee")
-	callers := []struct {
-		name string
-		user identitytest.User
-	}{
-		{"super_admin", a.Owner},
-		{"admin", a.Employee("admin")},
-		{"employee", a.Employee("employee")},
-		{"employee+view_all_clients", a.Employee("employee", "view_all_clients")},
-		{"employee+manage_all_clients", a.Employee("employee", "manage_all_clients")},
-	}
-	// want: one status per caller, in the order above.
-	type want [5]int
+	callers := a.Callers()
 	roles := []string{"coach", "closer", "setter"}
-	cases := []struct {
-		route  string
-		target string // "mine", "other" or "" (no target)
-		do     func(token string, id int64) *apptest.Response
-		want   want
-	}{
-		{"list", "", func(tok string, _ int64) *apptest.Response { return e.Get(tok, "/api/clients/") }, want{200, 200, 200, 200, 200}},
-		{"my_clients", "", func(tok string, _ int64) *apptest.Response { return e.Get(tok, "/api/clients/my_clients/") }, want{200, 200, 200, 200, 200}},
-		{"statistics", "", func(tok string, _ int64) *apptest.Response { return e.Get(tok, "/api/clients/statistics/") }, want{200, 200, 200, 200, 200}},
-		{"create", "", func(tok string, _ int64) *apptest.Response { return e.Post(tok, "/api/clients/", body()) }, want{201, 201, 403, 403, 201}},
-		{"retrieve", "mine", func(tok string, id int64) *apptest.Response { return e.Get(tok, clientPath(id)) }, want{200, 200, 200, 200, 200}},
-		{"retrieve", "other", func(tok string, id int64) *apptest.Response { return e.Get(tok, clientPath(id)) }, want{200, 200, 404, 200, 404}},
-		{"patch", "mine", func(tok string, id int64) *apptest.Response {
-			return e.Patch(tok, clientPath(id), map[string]any{"notes": "changed"})
-		}, want{200, 200, 403, 403, 200}},
-		{"patch", "other", func(tok string, id int64) *apptest.Response {
-			return e.Patch(tok, clientPath(id), map[string]any{"notes": "changed"})
-		}, want{200, 200, 403, 403, 404}},
-		{"put", "mine", func(tok string, id int64) *apptest.Response { return e.Put(tok, clientPath(id), body("coach", nil)) }, want{200, 200, 403, 403, 200}},
-		{"put", "other", func(tok string, id int64) *apptest.Response { return e.Put(tok, clientPath(id), body()) }, want{200, 200, 403, 403, 404}},
-		{"delete", "mine", func(tok string, id int64) *apptest.Response { return e.Delete(tok, clientPath(id)) }, want{204, 204, 403, 403, 204}},
-		{"delete", "other", func(tok string, id int64) *apptest.Response { return e.Delete(tok, clientPath(id)) }, want{204, 204, 403, 403, 404}},
-	}
-	for _, tc := range cases {
-		for i, c := range callers {
-			t.Run(tc.route+"/"+tc.target+"/"+c.name, func(t *testing.T) {
-				var target clientJSON
-				switch tc.target {
-				case "mine":
-					target = create(t, e, a.Owner.Token, body(roles[i%3], c.user.ID))
-				case "other":
-					target = create(t, e, a.Owner.Token, body("coach", somebody.ID, "closer", somebody.ID))
-				}
-				r := tc.do(c.user.Token, target.ID)
-				if r.Status != tc.want[i] {
-					t.Fatalf("%s %s as %s: status %d, want %d; body %s", tc.route, tc.target, c.name, r.Status, tc.want[i], r.Body)
-				}
-				if r.Status >= 400 {
-					fieldErrors(t, r) // a JSON error with detail
-				}
-				if target.ID == 0 || r.Status < 400 {
-					return
-				}
-				// A refused write changed nothing.
-				var after clientJSON
-				apptest.Expect(t, e.Get(a.Owner.Token, clientPath(target.ID)), http.StatusOK).JSON(t, &after)
-				if after.Notes != target.Notes || after.LastName != target.LastName || after.UpdatedAt != target.UpdatedAt {
-					t.Fatalf("refused %s changed the client: %+v", tc.route, after)
-				}
-			})
+	for i, c := range callers {
+		t.Run("lists/"+c.Name(), func(t *testing.T) {
+			for _, p := range []string{"/api/clients/", "/api/clients/my_clients/", "/api/clients/statistics/"} {
+				apptest.Expect(t, e.Get(c.Token, p), http.StatusOK)
+			}
+			e.CheckRow(t, apptest.Request{Method: "POST", Path: "/api/clients/", Token: c.Token, Body: body()},
+				identitytest.Answer(true, c.WritesClients(), http.StatusCreated), nil)
+		})
+		for _, route := range []struct {
+			method string
+			body   func() any
+			ok     int
+		}{
+			{"GET", nil, http.StatusOK},
+			{"PATCH", func() any { return map[string]any{"notes": "changed"} }, http.StatusOK},
+			// A PUT of their own client leaves it unassigned (a writer's
+			// write scope reaches every client they read).
+			{"PUT", func() any { return body("coach", nil) }, http.StatusOK},
+			{"DELETE", nil, http.StatusNoContent},
+		} {
+			for _, target := range []string{"mine", "other", "missing", "foreign"} {
+				t.Run(route.method+"/"+target+"/"+c.Name(), func(t *testing.T) {
+					tg := identitytest.Target{ID: identitytest.MissingID}
+					switch target {
+					case "mine":
+						tg = identitytest.Target{ID: create(t, e, a.Owner.Token, body(roles[i%3], c.ID)).ID, Readable: true, Owner: a.Owner.Token}
+					case "other":
+						tg = identitytest.Target{ID: create(t, e, a.Owner.Token, body("coach", somebody.ID, "closer", somebody.ID)).ID,
+							Readable: c.ReadsAllClients(), Owner: a.Owner.Token}
+					case "foreign":
+						tg = identitytest.Target{ID: create(t, e, b.Owner.Token, body()).ID, Owner: b.Owner.Token}
+					}
+					r := apptest.Request{Method: route.method, Path: clientPath(tg.ID), Token: c.Token}
+					if route.body != nil {
+						r.Body = route.body()
+					}
+					allowed := route.method == "GET" || c.WritesClients()
+					e.CheckRow(t, r, identitytest.Answer(tg.Readable, allowed, route.ok), tg.Show(t, e, r.Path))
+				})
+			}
 		}
 	}
 }

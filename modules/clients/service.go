@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"crm/platform/auth"
 	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
@@ -54,7 +53,7 @@ func (s *Service) Readable(ctx context.Context) (*bun.SelectQuery, error) {
 		}
 		return nil, nil
 	}
-	return visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Client)(nil)).Column("c.id"), scope)
+	return authz.Narrow(ctx, db.Use(ctx, s.db).NewSelect().Model((*Client)(nil)).Column("c.id"), scope, conditions[*bun.SelectQuery](ctx))
 }
 
 // Exists reports whether id is a client of the caller's account (any scope),
@@ -72,7 +71,7 @@ func (s *Service) Exists(ctx context.Context, idb bun.IDB, id int64) (bool, erro
 // query selects the clients the caller can read (scope) that match f; mine
 // keeps only those assigned to the caller (my_clients).
 func (s *Service) query(ctx context.Context, scope authz.Scope, f Filter, mine bool) (*bun.SelectQuery, error) {
-	q, err := visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Client)(nil)), scope)
+	q, err := authz.Narrow(ctx, db.Use(ctx, s.db).NewSelect().Model((*Client)(nil)), scope, conditions[*bun.SelectQuery](ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -361,22 +360,6 @@ func apply(ctx context.Context, idb bun.IDB, c *Client, in ClientInput, full boo
 	return v.Err()
 }
 
-// mayWrite checks the route's own scope (create, update or delete) on c: All
-// writes any client the caller can read; Assigned only those assigned to the
-// caller; anything else nothing.
-func mayWrite(ctx context.Context, c *Client) error {
-	switch httpx.RouteScope(ctx) {
-	case authz.All:
-		return nil
-	case authz.Assigned:
-		if p := auth.FromContext(ctx); p != nil && c.isAssignedTo(p.EmployeeID) {
-			return nil
-		}
-		return errs.Forbidden("You may only change clients assigned to you.")
-	}
-	return errs.Forbidden("")
-}
-
 func errEmailTaken() error {
 	return &errs.Error{Status: http.StatusConflict, Detail: "A client with this email already exists.",
 		Fields: map[string][]string{"email": {"A client with this email already exists."}}}
@@ -419,7 +402,7 @@ func (s *Service) Create(ctx context.Context, in ClientInput) (*Client, error) {
 		if err := apply(ctx, tx, c, in, true); err != nil {
 			return err
 		}
-		if err := mayWrite(ctx, c); err != nil {
+		if err := s.authz.Allow(ctx, "clients", "create", tie(ctx, c)); err != nil {
 			return err
 		}
 		c.CreatedAt = now()
@@ -445,7 +428,7 @@ func (s *Service) Update(ctx context.Context, id int64, in ClientInput, replace 
 		if err != nil {
 			return err
 		}
-		if err := mayWrite(ctx, old); err != nil {
+		if err := s.authz.Allow(ctx, "clients", "update", tie(ctx, old)); err != nil {
 			return err
 		}
 		c := *old
@@ -455,7 +438,8 @@ func (s *Service) Update(ctx context.Context, id int64, in ClientInput, replace 
 		if err := apply(ctx, tx, &c, in, replace); err != nil {
 			return err
 		}
-		if err := mayWrite(ctx, &c); err != nil {
+		// An assigned scope writes only clients that stay assigned to the caller.
+		if err := s.authz.Allow(ctx, "clients", "update", tie(ctx, &c)); err != nil {
 			return err
 		}
 		diff := changes(old.fields(), c.fields())
@@ -499,7 +483,7 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if err := mayWrite(ctx, old); err != nil {
+		if err := s.authz.Allow(ctx, "clients", "delete", tie(ctx, old)); err != nil {
 			return err
 		}
 		q, err := tenant.Scope(ctx, tx.NewDelete().Model((*Client)(nil)).Where("c.id = ?", old.ID))

@@ -14,21 +14,10 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// visible scopes q, a query on clients, to the caller's account and to the
-// clients scope lets the caller read: every client (All), those assigned to
-// the caller (Assigned), or none (any other scope: fail closed).
-func visible[Q tenant.Wherer[Q]](ctx context.Context, q Q, scope authz.Scope) (Q, error) {
-	q, err := tenant.Scope(ctx, q)
-	if err != nil {
-		return q, err
-	}
-	switch scope {
-	case authz.All:
-		return q, nil
-	case authz.Assigned:
-		return assignedToCaller(ctx, q), nil
-	}
-	return q.Where("1 = 0"), nil
+// conditions are the clients table's for the scope rule: a client is
+// assigned to the employees who coach, close or set it.
+func conditions[Q tenant.Wherer[Q]](ctx context.Context) authz.Conditions[Q] {
+	return authz.Conditions[Q]{Assigned: func(q Q) (Q, error) { return assignedToCaller(ctx, q), nil }}
 }
 
 // assignedToCaller keeps the clients the caller coaches, closes or sets.
@@ -41,14 +30,19 @@ func assignedToCaller[Q tenant.Wherer[Q]](ctx context.Context, q Q) Q {
 	return q.Where("(?TableAlias.coach_id = ? OR ?TableAlias.closer_id = ? OR ?TableAlias.setter_id = ?)", id, id, id)
 }
 
-// isAssignedTo tells whether c is assigned to the employee.
-func (c *Client) isAssignedTo(employeeID int64) bool {
+// tie is how c stands to the caller: assigned when they coach, close or
+// set it (the same rule as assignedToCaller, on a row in hand).
+func tie(ctx context.Context, c *Client) authz.Tie {
+	p := auth.FromContext(ctx)
+	if p == nil {
+		return authz.Tie{}
+	}
 	for _, id := range []*int64{c.CoachID, c.CloserID, c.SetterID} {
-		if id != nil && *id == employeeID {
-			return true
+		if id != nil && *id == p.EmployeeID {
+			return authz.Tie{Assigned: true}
 		}
 	}
-	return false
+	return authz.Tie{}
 }
 
 // Filter holds the list filters (zero values filter nothing).
@@ -185,7 +179,7 @@ var ordering = httpx.Ordering{
 // PostgreSQL forUpdate locks the row until the transaction ends.
 func (s *Service) load(ctx context.Context, idb bun.IDB, id int64, forUpdate bool) (*Client, error) {
 	c := new(Client)
-	q, err := visible(ctx, idb.NewSelect().Model(c).Where("c.id = ?", id), s.readScope(ctx))
+	q, err := authz.Visible(ctx, s.authz, "clients", idb.NewSelect().Model(c).Where("c.id = ?", id), conditions[*bun.SelectQuery](ctx))
 	if err != nil {
 		return nil, err
 	}

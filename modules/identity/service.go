@@ -359,7 +359,7 @@ var employeeOrdering = httpx.Ordering{
 
 // List returns a page of the account's employees.
 func (s *Service) List(ctx context.Context, f ListFilter, p *httpx.ListParams) (*httpx.PageOutput[EmployeeView], error) {
-	q, err := tenant.Scope(ctx, db.Use(ctx, s.db).NewSelect().Model((*Employee)(nil)))
+	q, err := authz.Visible(ctx, s.authz, "employees", db.Use(ctx, s.db).NewSelect().Model((*Employee)(nil)), ownRow(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -392,10 +392,23 @@ func (s *Service) List(ctx context.Context, f ListFilter, p *httpx.ListParams) (
 	return out, nil
 }
 
-// get loads an employee of the caller's account; another account's is 404.
+// ownRow is the employees table's condition for the scope rule: an
+// employee's own row is theirs.
+func ownRow(ctx context.Context) authz.Conditions[*bun.SelectQuery] {
+	return authz.Conditions[*bun.SelectQuery]{Own: func(q *bun.SelectQuery) (*bun.SelectQuery, error) {
+		p := auth.FromContext(ctx)
+		if p == nil {
+			return q.Where("1 = 0"), nil
+		}
+		return q.Where("e.id = ?", p.EmployeeID), nil
+	}}
+}
+
+// get loads an employee the caller can read; any other id (another
+// account's included) is 404.
 func (s *Service) get(ctx context.Context, idb bun.IDB, id int64, forUpdate bool) (*Employee, error) {
 	e := new(Employee)
-	q, err := tenant.Scope(ctx, idb.NewSelect().Model(e).Where("e.id = ?", id))
+	q, err := authz.Visible(ctx, s.authz, "employees", idb.NewSelect().Model(e).Where("e.id = ?", id), ownRow(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -492,7 +505,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, er
 	if !pol.Manages(caller.Role, role) {
 		return nil, errs.Forbidden("You may not create an employee with the role " + role + ".")
 	}
-	if len(perms) > 0 && s.authz.ScopeFor(ctx, "employees", "update_permissions") == authz.None {
+	if len(perms) > 0 && s.authz.Allow(ctx, "employees", "update_permissions", authz.Tie{}) != nil {
 		return nil, errs.Forbidden("You may not grant permissions.")
 	}
 	hash, err := s.hasher.Hash(in.Password)
@@ -548,8 +561,11 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*Employ
 		if err != nil {
 			return err
 		}
-		before := e.view()
 		self := e.ID == caller.EmployeeID
+		if err := s.authz.Allow(ctx, "employees", "update", authz.Tie{Own: self}); err != nil {
+			return err
+		}
+		before := e.view()
 		var v errs.Validation
 		changed := map[string]bool{}
 		if in.Name != nil {
@@ -668,33 +684,25 @@ func (s *Service) recordUpdate(ctx context.Context, tx bun.IDB, before, after Em
 	return nil
 }
 
-// mayChange applies the role table to a set of changed fields.
+// mayChange applies the role table to a set of changed fields of an
+// employee the caller may update (Allow): an Own scope changes the profile
+// fields of their own row only; a wider one, employees of the caller's rank
+// or below.
 func (s *Service) mayChange(ctx context.Context, caller *auth.Principal, self bool, oldRole, newRole string, changed map[string]bool) error {
 	if len(changed) == 0 {
 		return nil
 	}
 	pol := s.authz.Policy()
-	scope := httpx.RouteScope(ctx)
-	if scope == authz.None {
-		scope = s.authz.ScopeFor(ctx, "employees", "update")
-	}
-	switch scope {
-	case authz.All:
-		if !pol.Manages(caller.Role, oldRole) {
-			return errs.Forbidden("You may not change an employee whose role is above yours.")
-		}
-	case authz.Own:
-		if !self {
-			return errs.Forbidden("You may only change your own profile.")
-		}
+	if s.authz.ScopeFor(ctx, "employees", "update") != authz.All {
 		for f := range changed {
 			if !slices.Contains(profileFields, f) {
 				return errs.Forbidden("You may not change the field " + f + ".")
 			}
 		}
 		return nil
-	default:
-		return errs.Forbidden("")
+	}
+	if !pol.Manages(caller.Role, oldRole) {
+		return errs.Forbidden("You may not change an employee whose role is above yours.")
 	}
 	if changed["role"] {
 		if self {
@@ -711,7 +719,7 @@ func (s *Service) mayChange(ctx context.Context, caller *auth.Principal, self bo
 		if self {
 			return errs.Forbidden("You may not change your own permissions.")
 		}
-		if s.authz.ScopeFor(ctx, "employees", "update_permissions") == authz.None {
+		if s.authz.Allow(ctx, "employees", "update_permissions", authz.Tie{}) != nil {
 			return errs.Forbidden("You may not grant permissions.")
 		}
 	}
@@ -731,6 +739,9 @@ func (s *Service) Deactivate(ctx context.Context, id int64) error {
 	return s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		e, err := s.get(ctx, tx, id, true)
 		if err != nil {
+			return err
+		}
+		if err := s.authz.Allow(ctx, "employees", "delete", authz.Tie{Own: e.ID == caller.EmployeeID}); err != nil {
 			return err
 		}
 		if e.ID == caller.EmployeeID {
@@ -768,6 +779,9 @@ func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword *str
 			return err
 		}
 		self := e.ID == caller.EmployeeID
+		if err := s.authz.Allow(ctx, "employees", "change_password", authz.Tie{Own: self}); err != nil {
+			return err
+		}
 		keep := ""
 		if self {
 			if oldPassword == nil || *oldPassword == "" {
@@ -779,13 +793,8 @@ func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword *str
 				return errs.Invalid("old_password", "Wrong password.")
 			}
 			keep = caller.SessionID
-		} else {
-			if httpx.RouteScope(ctx) != authz.All {
-				return errs.Forbidden("You may only change your own password.")
-			}
-			if !s.authz.Policy().Manages(caller.Role, e.Role) {
-				return errs.Forbidden("You may not change the password of an employee whose role is above yours.")
-			}
+		} else if !s.authz.Policy().Manages(caller.Role, e.Role) {
+			return errs.Forbidden("You may not change the password of an employee whose role is above yours.")
 		}
 		if err := checkPassword("new_password", newPassword, e.Email); err != nil {
 			return err
@@ -819,6 +828,9 @@ func (s *Service) UpdatePermissions(ctx context.Context, id int64, names []strin
 	err = s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		e, err := s.get(ctx, tx, id, true)
 		if err != nil {
+			return err
+		}
+		if err := s.authz.Allow(ctx, "employees", "update_permissions", authz.Tie{Own: e.ID == caller.EmployeeID}); err != nil {
 			return err
 		}
 		if e.ID == caller.EmployeeID {

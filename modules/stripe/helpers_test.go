@@ -17,6 +17,7 @@ import (
 	"crm/modules/identity/identitytest"
 	"crm/modules/stripe"
 	"crm/modules/webhooks"
+	"crm/platform/access"
 	"crm/platform/apptest"
 
 	"github.com/stripe/stripe-go/v82/webhook"
@@ -40,8 +41,7 @@ func newEnv(t *testing.T, extra fx.Option) *env {
 		clients.Module, catalog.Module, billing.Module, stripe.Module,
 		audit.Module, webhooks.Module, // journal sinks, as in cmd/crm (the delivery worker is not started)
 		fx.Provide(
-			func(s *clients.Service) catalog.ClientAccess { return s },
-			func(s *clients.Service) billing.ClientAccess { return s },
+			func(s *clients.Service) access.Clients { return s },
 			func(s *catalog.Service) billing.ClientPackages { return s },
 		),
 		extra))}

@@ -20,6 +20,7 @@ import (
 	"crm/modules/clients"
 	"crm/modules/identity/identitytest"
 	"crm/modules/webhooks"
+	"crm/platform/access"
 	"crm/platform/apptest"
 	"crm/platform/config"
 	"crm/platform/journal"
@@ -61,8 +62,7 @@ func business() fx.Option {
 	return fx.Options(
 		clients.Module, catalog.Module, billing.Module,
 		fx.Provide(
-			func(s *clients.Service) catalog.ClientAccess { return s },
-			func(s *clients.Service) billing.ClientAccess { return s },
+			func(s *clients.Service) access.Clients { return s },
 			func(s *catalog.Service) billing.ClientPackages { return s },
 		),
 	)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/httpx"
@@ -24,12 +25,15 @@ import (
 // allow super_admins and admins only (policies/webhooks.csv).
 type Service struct {
 	db    *bun.DB
+	authz *authz.Authorizer
 	guard *guard
 	sink  *Sink
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, g *guard, s *Sink) *Service { return &Service{db: d, guard: g, sink: s} }
+func NewService(d *bun.DB, a *authz.Authorizer, g *guard, s *Sink) *Service {
+	return &Service{db: d, authz: a, guard: g, sink: s}
+}
 
 func newSecret() string {
 	b := make([]byte, 32)
@@ -136,10 +140,12 @@ func (s *Service) Create(ctx context.Context, in EndpointInput) (*EndpointView, 
 	return &view, nil
 }
 
-// get loads an endpoint of the caller's account; another account's is 404.
-func (s *Service) get(ctx context.Context, idb bun.IDB, id int64) (*Endpoint, error) {
+// get loads endpoint id by the scope rule: 404 when the caller cannot read
+// it (another account's included); for any action but read, 403 when they
+// may not do it.
+func (s *Service) get(ctx context.Context, idb bun.IDB, id int64, action string) (*Endpoint, error) {
 	e := new(Endpoint)
-	q, err := tenant.Scope(ctx, idb.NewSelect().Model(e).Where("we.id = ?", id))
+	q, err := authz.Visible(ctx, s.authz, object, idb.NewSelect().Model(e).Where("we.id = ?", id), authz.Conditions[*bun.SelectQuery]{})
 	if err != nil {
 		return nil, err
 	}
@@ -149,12 +155,15 @@ func (s *Service) get(ctx context.Context, idb bun.IDB, id int64) (*Endpoint, er
 		}
 		return nil, err
 	}
+	if action != "read" {
+		return e, s.authz.Allow(ctx, object, action, authz.Tie{})
+	}
 	return e, nil
 }
 
 // Get returns one endpoint (without its secret).
 func (s *Service) Get(ctx context.Context, id int64) (*EndpointView, error) {
-	e, err := s.get(ctx, db.Use(ctx, s.db), id)
+	e, err := s.get(ctx, db.Use(ctx, s.db), id, "read")
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +179,7 @@ var endpointOrdering = httpx.Ordering{
 
 // List returns a page of the account's endpoints.
 func (s *Service) List(ctx context.Context, p *httpx.ListParams) (*httpx.PageOutput[EndpointView], error) {
-	q, err := tenant.Scope(ctx, db.Use(ctx, s.db).NewSelect().Model((*Endpoint)(nil)))
+	q, err := authz.Visible(ctx, s.authz, object, db.Use(ctx, s.db).NewSelect().Model((*Endpoint)(nil)), authz.Conditions[*bun.SelectQuery]{})
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +199,7 @@ func (s *Service) List(ctx context.Context, p *httpx.ListParams) (*httpx.PageOut
 func (s *Service) Update(ctx context.Context, id int64, in EndpointInput) (*EndpointView, error) {
 	var out *EndpointView
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
-		e, err := s.get(ctx, tx, id)
+		e, err := s.get(ctx, tx, id, "update")
 		if err != nil {
 			return err
 		}
@@ -212,7 +221,7 @@ func (s *Service) Update(ctx context.Context, id int64, in EndpointInput) (*Endp
 // Delete removes an endpoint and its delivery log.
 func (s *Service) Delete(ctx context.Context, id int64) error {
 	return db.InTx(ctx, s.db, func(tx bun.Tx) error {
-		e, err := s.get(ctx, tx, id)
+		e, err := s.get(ctx, tx, id, "delete")
 		if err != nil {
 			return err
 		}
@@ -230,7 +239,7 @@ var deliveryOrdering = httpx.Ordering{
 // Deliveries returns a page of an endpoint's delivery log.
 func (s *Service) Deliveries(ctx context.Context, endpointID int64, status, eventType string, p *httpx.ListParams) (*httpx.PageOutput[DeliveryView], error) {
 	idb := db.Use(ctx, s.db)
-	if _, err := s.get(ctx, idb, endpointID); err != nil {
+	if _, err := s.get(ctx, idb, endpointID, "read"); err != nil {
 		return nil, err
 	}
 	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Delivery)(nil)).Where("wd.endpoint_id = ?", endpointID))
@@ -260,7 +269,7 @@ func (s *Service) Deliveries(ctx context.Context, endpointID int64, status, even
 func (s *Service) Redeliver(ctx context.Context, endpointID, deliveryID int64) (*DeliveryView, error) {
 	var out *DeliveryView
 	err := db.InTx(ctx, s.db, func(tx bun.Tx) error {
-		if _, err := s.get(ctx, tx, endpointID); err != nil {
+		if _, err := s.get(ctx, tx, endpointID, "update"); err != nil {
 			return err
 		}
 		d := new(Delivery)

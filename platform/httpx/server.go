@@ -70,7 +70,6 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	clientIPKey
-	routeScopeKey
 	failureKey
 )
 
@@ -116,12 +115,6 @@ func RequestID(ctx context.Context) string { s, _ := ctx.Value(requestIDKey).(st
 
 // ClientIP returns the caller's address.
 func ClientIP(ctx context.Context) string { s, _ := ctx.Value(clientIPKey).(string); return s }
-
-// RouteScope is the scope the route's own object and action gave the caller.
-func RouteScope(ctx context.Context) authz.Scope {
-	s, _ := ctx.Value(routeScopeKey).(authz.Scope)
-	return s
-}
 
 // WithRequest is used by tests and the CLI to give a context request data.
 func WithRequest(ctx context.Context, requestID, ip string) context.Context {
@@ -488,14 +481,21 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		fail(FromError(err))
 		return
 	}
-	scope := s.opts.Authz.Policy().ScopeOf(p.Role, p.Permissions, p.AccountID, r.Object, r.Action)
-	if scope == authz.None {
+	// A route the caller may not use on any row is 403 here. A route that
+	// changes the row its path names is answered on that row (authz.Allow):
+	// a caller who reads the object gets 404 for a row they cannot read, and
+	// only then 403.
+	pol := s.opts.Authz.Policy()
+	if pol.ScopeOf(p.Role, p.Permissions, p.AccountID, r.Object, r.Action) == authz.None &&
+		(!r.onRow() || pol.ScopeOf(p.Role, p.Permissions, p.AccountID, r.Object, "read") == authz.None) {
 		fail(errs.Forbidden(""))
 		return
 	}
 	c := auth.WithPrincipal(rctx, p)
 	c = tenant.WithAccount(c, p.AccountID)
-	c = context.WithValue(c, routeScopeKey, scope)
+	if r.onRow() {
+		c = authz.OnRow(c, r.Object, r.Action)
+	}
 	next(huma.WithContext(ctx, c))
 }
 

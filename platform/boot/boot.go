@@ -215,7 +215,7 @@ func OpenDB(in dbIn) (*bun.DB, db.Owner, Topology, error) {
 	// The pools first: opening one connects to nothing, and refuses a URL
 	// of the wrong form before anything is sent to it.
 	ownerURL := cmp.Or(in.Config.DBOwnerURL, in.Config.DatabaseURL)
-	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole, RandomPageCost: in.Config.DBRandomPageCost}
+	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole, RandomPageCost: in.Config.RandomPageCost()}
 	d, err := db.Open(in.Config.DatabaseURL, opts)
 	if err != nil {
 		return nil, db.Owner{}, nil, urlError(in.Config, in.Config.DatabaseURL, err)

@@ -112,6 +112,17 @@ type Config struct {
 	StripeWebhookTolerance time.Duration `env:"CRM_STRIPE_WEBHOOK_TOLERANCE" envDefault:"5m"`
 }
 
+// RandomPageCost is CRM_DB_RANDOM_PAGE_COST as a number, 0 for the
+// server's own ("server" or empty; Load refuses anything else that is not
+// a number above 0).
+func (c Config) RandomPageCost() float64 {
+	f, err := strconv.ParseFloat(c.DBRandomPageCost, 64)
+	if err != nil {
+		return 0
+	}
+	return f
+}
+
 // DefaultDBAppRole is the role the API serves as on PostgreSQL, created by
 // the migrations (migrations/rls).
 const DefaultDBAppRole = "crm_app"
@@ -176,7 +187,7 @@ func (c Config) check() error {
 		}
 	}
 	if v := c.DBRandomPageCost; v != "" && v != "server" {
-		if f, err := strconv.ParseFloat(v, 64); err != nil || f <= 0 || f > 1000 {
+		if f := c.RandomPageCost(); f <= 0 || f > 1000 {
 			return &Error{"CRM_DB_RANDOM_PAGE_COST", fmt.Sprintf("is %q: write a number above 0 (1.1 for data in memory or on SSD, 4 for spinning disks) or server", v)}
 		}
 	}

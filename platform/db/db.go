@@ -52,9 +52,9 @@ type Options struct {
 	// role, subject to row-level security. Empty: the role of the URL.
 	Role string
 	// RandomPageCost, on PostgreSQL, is the planner's random_page_cost of
-	// every transaction and statement of the pool: a number, or "" or
-	// "server" for the server's own.
-	RandomPageCost string
+	// every transaction and statement of the pool; 0 keeps the server's.
+	// (CRM_DB_RANDOM_PAGE_COST, checked by config.Load.)
+	RandomPageCost float64
 	// Owner marks the pool of the tables' owner: it sets nothing, whatever
 	// the context of a query (db.Owner).
 	Owner bool
@@ -85,11 +85,7 @@ func Open(rawURL string, opts Options) (*bun.DB, error) {
 		if !strings.Contains(rawURL, "default_query_exec_mode=") {
 			cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		}
-		set, err := poolSettings(opts)
-		if err != nil {
-			return nil, err
-		}
-		sqldb := sql.OpenDB(settingsConnector{Connector: stdlib.GetConnector(*cfg), settings: set})
+		sqldb := sql.OpenDB(settingsConnector{Connector: stdlib.GetConnector(*cfg), settings: poolSettings(opts)})
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
 		sqldb.SetConnMaxIdleTime(5 * time.Minute)
@@ -99,24 +95,20 @@ func Open(rawURL string, opts Options) (*bun.DB, error) {
 	}
 }
 
-// poolSettings checks and quotes what the pool's transactions and statements
-// set (begin.go).
-func poolSettings(opts Options) (settings, error) {
+// poolSettings quotes what the pool's transactions and statements set
+// (begin.go).
+func poolSettings(opts Options) settings {
 	if opts.Owner {
-		return settings{owner: true}, nil
+		return settings{owner: true}
 	}
 	var s settings
 	if opts.Role != "" {
 		s.role = quoteLiteral(opts.Role)
 	}
-	if c := opts.RandomPageCost; c != "" && c != "server" {
-		v, err := strconv.ParseFloat(c, 64)
-		if err != nil || v <= 0 || v > 1000 {
-			return s, fmt.Errorf("db: CRM_DB_RANDOM_PAGE_COST must be a number above 0 (or \"server\"), not %q", c)
-		}
-		s.randomPageCost = "'" + strconv.FormatFloat(v, 'f', -1, 64) + "'"
+	if opts.RandomPageCost > 0 {
+		s.randomPageCost = "'" + strconv.FormatFloat(opts.RandomPageCost, 'f', -1, 64) + "'"
 	}
-	return s, nil
+	return s
 }
 
 func openSQLite(path string, opts Options) (*bun.DB, error) {

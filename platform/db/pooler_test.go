@@ -47,7 +47,7 @@ func TestOnePooledServerConnection(t *testing.T) {
 	if err := owner.QueryRowContext(ctx, "SELECT current_user").Scan(&ownerRole); err != nil {
 		t.Fatal(err)
 	}
-	app, err := db.Open(pooled, db.Options{MaxOpenConns: 2, Role: "crm_app", RandomPageCost: "1.1"})
+	app, err := db.Open(pooled, db.Options{MaxOpenConns: 2, Role: "crm_app", RandomPageCost: 1.1})
 	if err != nil {
 		t.Fatal(err)
 	}

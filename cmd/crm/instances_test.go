@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -390,9 +388,9 @@ func (s *servedBy) counts() (one, two, other int) {
 	defer s.mu.Unlock()
 	for k, v := range s.n {
 		switch k {
-		case "one":
+		case "s1":
 			one += v
-		case "two":
+		case "s2":
 			two += v
 		default:
 			other += v
@@ -401,81 +399,19 @@ func (s *servedBy) counts() (one, two, other int) {
 	return one, two, other
 }
 
-// haproxyBin is HAProxy; without it the test is skipped, unless CI is set:
-// in CI it fails.
-func haproxyBin(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/sbin/haproxy", "haproxy"} {
-		if b, err := exec.LookPath(p); err == nil {
-			return b
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("haproxy is not installed (apt-get install -y haproxy, or .ci/services); CI must run the load-balanced suite")
-	}
-	t.Skip("haproxy is not installed: apt-get install -y haproxy")
-	return ""
-}
-
-// startHAProxy puts HAProxy in front of the two addresses (servers "one"
-// and "two", round robin, the server's name in X-Served-By) and returns its
-// base URL once it forwards; it is stopped when the test ends.
+// startHAProxy puts HAProxy in front of the two addresses (round robin, the
+// server's name, s1 or s2, in X-Served-By) and returns its base URL once it
+// forwards.
 func startHAProxy(t *testing.T, one, two string) string {
 	t.Helper()
-	bin := haproxyBin(t)
-	addr := freeAddr(t)
-	cfg := filepath.Join(t.TempDir(), "haproxy.cfg")
-	conf := strings.Join([]string{
-		"global",
-		"  maxconn 2000",
-		"defaults",
-		"  mode http",
-		"  timeout connect 5s",
-		"  timeout client 60s",
-		"  timeout server 60s",
-		"frontend api",
-		"  bind " + addr,
-		"  http-response set-header X-Served-By %[srv_name]",
-		"  default_backend crm",
-		"backend crm",
-		"  balance roundrobin",
-		"  server one " + one,
-		"  server two " + two,
-		"",
-	}, "\n")
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
-	cmd := exec.Command(bin, "-db", "-f", cfg)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", tail(out.String(), 4000))
-		}
-	})
-	base := "http://" + addr
+	base := apptest.HAProxy(t, one, two)
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case <-done:
-			t.Fatalf("haproxy ended at start:\n%s", out.String())
-		default:
-		}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if a := call(client, http.MethodGet, base+"/readyz", "", nil, nil); a.status == http.StatusOK {
 			return base
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("haproxy does not forward after 30s:\n%s", out.String())
+			t.Fatalf("haproxy does not forward to %s and %s after 30s", one, two)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -3,90 +3,15 @@ package httpx_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"crm/modules/identity/identitytest"
+	"crm/platform/apptest"
 )
-
-const haproxyBin = "/usr/sbin/haproxy"
-
-// haproxy runs a real HAProxy in HTTP mode in front of backend (host:port)
-// and returns its base URL. Without HAProxy the test is skipped, unless CI
-// is set: in CI it fails.
-func haproxy(t *testing.T, backend string) string {
-	t.Helper()
-	if _, err := os.Stat(haproxyBin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not installed (apt-get install -y haproxy); CI must run the proxy test", haproxyBin)
-		}
-		t.Skipf("%s is not installed: apt-get install -y haproxy", haproxyBin)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "haproxy.cfg")
-	conf := fmt.Sprintf(`global
-    maxconn 64
-
-defaults
-    mode http
-    option http-keep-alive
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-
-frontend api
-    bind %s
-    default_backend app
-
-backend app
-    server app %s
-`, addr, backend)
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd := exec.Command(haproxyBin, "-db", "-f", cfg)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return "http://" + addr
-		}
-		select {
-		case <-exited:
-			t.Fatalf("haproxy exited: %s", out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxy does not listen on %s: %s", addr, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // TestTooLargeBodyThroughProxy: a 5 MB body sent through HAProxy (or
 // straight to the server) gets the server's 413 JSON answer with the
@@ -96,7 +21,7 @@ backend app
 func TestTooLargeBodyThroughProxy(t *testing.T) {
 	e := identitytest.New(t, nil)
 	base := serve(t, e)
-	proxy := haproxy(t, strings.TrimPrefix(base, "http://"))
+	proxy := apptest.HAProxy(t, strings.TrimPrefix(base, "http://"))
 	body := []byte(`{"email":"a@example.com","password":"` + strings.Repeat("x", 5<<20) + `"}`)
 	client := &http.Client{Timeout: 30 * time.Second}
 	cases := []struct {

@@ -16,8 +16,9 @@ import (
 const idConstraint = `<regex(^[1-9][0-9]*$);int>`
 
 // idRouter registers huma's routes on Fiber with their id parameters
-// constrained: a parameter named id or ending in _id (a test checks that
-// these are exactly the integer parameters).
+// constrained: a parameter named id or ending in _id
+// (TestBadIDIsNotFoundOnEveryRoute checks that these are exactly the integer
+// parameters).
 type idRouter struct{ fiber.Router }
 
 func (r idRouter) Add(method, path string, handlers ...fiber.Handler) fiber.Router {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -111,112 +112,154 @@ func Check(fsys fs.FS) error {
 	return err
 }
 
-// Load reads model.conf and every *.csv of fsys.
+// Load reads model.conf and every *.csv of fsys: parse, validate, build.
 func Load(fsys fs.FS) (*Policy, error) {
-	modelText, err := fs.ReadFile(fsys, "model.conf")
-	if err != nil {
-		return nil, fmt.Errorf("model.conf: %w", err)
-	}
-	m, err := model.NewModelFromString(string(modelText))
-	if err != nil {
-		return nil, fmt.Errorf("model.conf: %w", err)
-	}
-	files, err := fs.Glob(fsys, "*.csv")
+	m, lines, err := parse(fsys)
 	if err != nil {
 		return nil, err
 	}
+	if err := validate(lines); err != nil {
+		return nil, err
+	}
+	return build(m, lines)
+}
+
+// line is one policy line that is neither blank nor a comment: its fields,
+// trimmed, and where it was written.
+type line struct {
+	file   string
+	n      int
+	fields []string
+}
+
+// errorf is an error naming the line's file and line number.
+func (l line) errorf(msg string, args ...any) error {
+	return fmt.Errorf("%s:%d: %s", l.file, l.n, fmt.Sprintf(msg, args...))
+}
+
+// parse reads the model and the lines of every *.csv, in file name order.
+func parse(fsys fs.FS) (model.Model, []line, error) {
+	modelText, err := fs.ReadFile(fsys, "model.conf")
+	if err != nil {
+		return nil, nil, fmt.Errorf("model.conf: %w", err)
+	}
+	m, err := model.NewModelFromString(string(modelText))
+	if err != nil {
+		return nil, nil, fmt.Errorf("model.conf: %w", err)
+	}
+	files, err := fs.Glob(fsys, "*.csv")
+	if err != nil {
+		return nil, nil, err
+	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("no *.csv policy file found")
+		return nil, nil, fmt.Errorf("no *.csv policy file found")
 	}
 	sort.Strings(files)
-	p := &Policy{pairs: map[[2]string]bool{}, rank: map[[2]string]bool{}}
-	kinds := map[string]string{}
-	var lines []string
-	type at struct {
-		file string
-		line int
-	}
-	var inherit [][2]string
-	var inheritAt []at
-	var subjects []string
-	var subjectsAt []at
+	var lines []line
 	for _, f := range files {
 		b, err := fs.ReadFile(fsys, f)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			return nil, nil, fmt.Errorf("%s: %w", f, err)
 		}
 		for i, raw := range strings.Split(string(b), "\n") {
-			line := strings.TrimSpace(raw)
-			if line == "" || strings.HasPrefix(line, "#") {
+			text := strings.TrimSpace(raw)
+			if text == "" || strings.HasPrefix(text, "#") {
 				continue
 			}
-			fields := strings.Split(line, ",")
+			fields := strings.Split(text, ",")
 			for k := range fields {
 				fields[k] = strings.TrimSpace(fields[k])
-				if fields[k] == "" {
-					return nil, fmt.Errorf("%s:%d: empty field", f, i+1)
-				}
 			}
-			bad := func(msg string, args ...any) error {
-				return fmt.Errorf("%s:%d: %s", f, i+1, fmt.Sprintf(msg, args...))
-			}
-			switch fields[0] {
-			case "p":
-				if len(fields) != 6 {
-					return nil, bad("a p line is: p, SUBJECT, ACCOUNT|*, OBJECT, ACTION, all|assigned|own")
-				}
-				if fields[2] != "*" {
-					if n, err := strconv.ParseInt(fields[2], 10, 64); err != nil || n <= 0 {
-						return nil, bad("account %q is neither * nor an account id", fields[2])
-					}
-				}
-				if _, ok := scopeNames[fields[5]]; !ok {
-					return nil, bad("scope %q is not all, assigned or own", fields[5])
-				}
-				p.pairs[[2]string{fields[3], fields[4]}] = true
-				subjects = append(subjects, fields[1])
-				subjectsAt = append(subjectsAt, at{f, i + 1})
-			case "g":
-				if len(fields) != 3 {
-					return nil, bad("a g line is: g, ROLE, INHERITED_ROLE")
-				}
-				inherit = append(inherit, [2]string{fields[1], fields[2]})
-				inheritAt = append(inheritAt, at{f, i + 1})
-			case "g2":
-				if len(fields) != 3 || (fields[2] != "role" && fields[2] != "permission") {
-					return nil, bad("a g2 line is: g2, NAME, role|permission")
-				}
-				if k, ok := kinds[fields[1]]; ok && k != fields[2] {
-					return nil, bad("%q is declared both a role and a permission", fields[1])
-				}
-				if _, ok := kinds[fields[1]]; !ok {
-					if fields[2] == "role" {
-						p.roles = append(p.roles, fields[1])
-					} else {
-						p.permissions = append(p.permissions, fields[1])
-					}
-				}
-				kinds[fields[1]] = fields[2]
-			default:
-				return nil, bad("unknown line type %q (want p, g or g2)", fields[0])
-			}
-			lines = append(lines, strings.Join(fields, ", "))
+			lines = append(lines, line{file: f, n: i + 1, fields: fields})
 		}
 	}
-	for i, in := range inherit {
-		if kinds[in[0]] != "role" || kinds[in[1]] != "role" {
-			return nil, fmt.Errorf("%s:%d: g lines link declared roles only", inheritAt[i].file, inheritAt[i].line)
+	return m, lines, nil
+}
+
+// validate checks each line in order, then what lines say of each other:
+// g lines link declared roles, every p subject is declared, some role is.
+func validate(lines []line) error {
+	kinds := map[string]string{} // name -> role or permission, from g2 lines
+	for _, l := range lines {
+		if err := checkLine(l, kinds); err != nil {
+			return err
 		}
 	}
-	for i, s := range subjects {
-		if _, ok := kinds[s]; !ok {
-			return nil, fmt.Errorf("%s:%d: subject %q is not a declared role or permission", subjectsAt[i].file, subjectsAt[i].line, s)
+	for _, l := range lines {
+		if l.fields[0] == "g" && (kinds[l.fields[1]] != "role" || kinds[l.fields[2]] != "role") {
+			return l.errorf("g lines link declared roles only")
 		}
 	}
-	if len(p.roles) == 0 {
-		return nil, fmt.Errorf("no role declared (g2, NAME, role)")
+	for _, l := range lines {
+		if l.fields[0] != "p" {
+			continue
+		}
+		if _, ok := kinds[l.fields[1]]; !ok {
+			return l.errorf("subject %q is not a declared role or permission", l.fields[1])
+		}
 	}
-	e, err := casbin.NewEnforcer(m, stringadapter.NewAdapter(strings.Join(lines, "\n")))
+	if !slices.Contains(slices.Collect(maps.Values(kinds)), "role") {
+		return fmt.Errorf("no role declared (g2, NAME, role)")
+	}
+	return nil
+}
+
+// checkLine checks one line's shape and records a g2 line's name in kinds.
+func checkLine(l line, kinds map[string]string) error {
+	f := l.fields
+	if slices.Contains(f, "") {
+		return l.errorf("empty field")
+	}
+	switch f[0] {
+	case "p":
+		if len(f) != 6 {
+			return l.errorf("a p line is: p, SUBJECT, ACCOUNT|*, OBJECT, ACTION, all|assigned|own")
+		}
+		if f[2] != "*" {
+			if n, err := strconv.ParseInt(f[2], 10, 64); err != nil || n <= 0 {
+				return l.errorf("account %q is neither * nor an account id", f[2])
+			}
+		}
+		if _, ok := scopeNames[f[5]]; !ok {
+			return l.errorf("scope %q is not all, assigned or own", f[5])
+		}
+	case "g":
+		if len(f) != 3 {
+			return l.errorf("a g line is: g, ROLE, INHERITED_ROLE")
+		}
+	case "g2":
+		if len(f) != 3 || (f[2] != "role" && f[2] != "permission") {
+			return l.errorf("a g2 line is: g2, NAME, role|permission")
+		}
+		if k, ok := kinds[f[1]]; ok && k != f[2] {
+			return l.errorf("%q is declared both a role and a permission", f[1])
+		}
+		kinds[f[1]] = f[2]
+	default:
+		return l.errorf("unknown line type %q (want p, g or g2)", f[0])
+	}
+	return nil
+}
+
+// build makes the enforcer and the tables the questions read, from lines
+// that passed validate: roles in the order declared, permissions sorted,
+// the (object, action) pairs of the p lines, and which role manages which.
+func build(m model.Model, lines []line) (*Policy, error) {
+	p := &Policy{pairs: map[[2]string]bool{}, rank: map[[2]string]bool{}}
+	texts := make([]string, len(lines))
+	for i, l := range lines {
+		f := l.fields
+		switch {
+		case f[0] == "p":
+			p.pairs[[2]string{f[3], f[4]}] = true
+		case f[0] == "g2" && f[2] == "role" && !slices.Contains(p.roles, f[1]):
+			p.roles = append(p.roles, f[1])
+		case f[0] == "g2" && f[2] == "permission" && !slices.Contains(p.permissions, f[1]):
+			p.permissions = append(p.permissions, f[1])
+		}
+		texts[i] = strings.Join(f, ", ")
+	}
+	e, err := casbin.NewEnforcer(m, stringadapter.NewAdapter(strings.Join(texts, "\n")))
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
@@ -248,14 +291,7 @@ func (p *Policy) Roles() []string { return p.roles }
 func (p *Policy) Permissions() []string { return p.permissions }
 
 // IsRole tells whether name is a declared role.
-func (p *Policy) IsRole(name string) bool {
-	for _, r := range p.roles {
-		if r == name {
-			return true
-		}
-	}
-	return false
-}
+func (p *Policy) IsRole(name string) bool { return slices.Contains(p.roles, name) }
 
 // IsPermission tells whether name is a declared permission.
 func (p *Policy) IsPermission(name string) bool {

@@ -33,24 +33,24 @@ func (a *Authorizer) reloadLogged(log *slog.Logger, why string) {
 // that saves by renaming a new file over the old one is seen). It returns
 // when ctx ends.
 func (a *Authorizer) Watch(ctx context.Context, log *slog.Logger) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	var events chan fsnotify.Event
 	var errors chan error
 	if a.dir != "" {
 		w, err := fsnotify.NewWatcher()
 		if err != nil {
-			signal.Stop(hup)
 			return err
 		}
 		if err := w.Add(a.dir); err != nil {
 			w.Close()
-			signal.Stop(hup)
 			return err
 		}
 		events, errors = w.Events, w.Errors
 		go func() { <-ctx.Done(); w.Close() }()
 	}
+	// Signals are asked for only once the watcher stands, so no error path
+	// has to give them back.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		defer signal.Stop(hup)
 		var debounce <-chan time.Time

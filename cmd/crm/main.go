@@ -63,7 +63,6 @@ func Modules() fx.Option {
 		webhooks.Module,
 		catalog.Module,
 		billing.Module,
-		// Stripe in writes billing rows (payments, instalments, Stripe customers).
 		stripe.Module,
 		// The account's first super_admin is an identity employee.
 		fx.Provide(func(s *identity.Service) accounts.OwnerCreator { return s }),
@@ -73,6 +72,12 @@ func Modules() fx.Option {
 		fx.Provide(
 			func(s *clients.Service) access.Clients { return s },
 			func(s *catalog.Service) billing.ClientPackages { return s },
+		),
+		// Stripe in changes billing's rows through billing, and finds the
+		// client an event names through the clients module.
+		fx.Provide(
+			func(s *billing.Service) stripe.Billing { return s },
+			func(s *clients.Service) stripe.Clients { return s },
 		),
 	)
 }

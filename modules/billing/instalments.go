@@ -198,19 +198,25 @@ func (s *Service) UpdateInstalment(ctx context.Context, id int64, in InstalmentI
 		if err := checkNumber(ctx, tx, &i); err != nil {
 			return err
 		}
-		i.UpdatedAt = now()
-		if err := update(ctx, tx, &i, "client_id", "client_package_id", "amount_cents", "currency", "schedule_date",
-			"status", "instalment_number", "updated_at"); err != nil {
-			return writeError(err, errNumberTaken())
-		}
 		out = &i
-		action := "update"
-		if _, ok := diff["status"]; ok {
-			action = "status_change"
-		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: "instalment", ObjectID: i.ID, Changes: diff, Object: &i})
+		return s.writeInstalment(ctx, tx, &i, diff, "client_id", "client_package_id", "amount_cents", "currency", "schedule_date",
+			"status", "instalment_number")
 	})
 	return out, err
+}
+
+// writeInstalment writes the columns cols of i (diff: the change) and
+// journals it: a status_change when its status changed, else an update.
+func (s *Service) writeInstalment(ctx context.Context, tx bun.IDB, i *Instalment, diff map[string]journal.Change, cols ...string) error {
+	i.UpdatedAt = now()
+	if err := update(ctx, tx, i, append(cols, "updated_at")...); err != nil {
+		return writeError(err, errNumberTaken())
+	}
+	action := "update"
+	if _, ok := diff["status"]; ok {
+		action = "status_change"
+	}
+	return s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: "instalment", ObjectID: i.ID, Changes: diff, Object: i})
 }
 
 // DeleteInstalment removes an instalment the caller can read.

@@ -122,7 +122,7 @@ func (s *Service) load(ctx context.Context, idb bun.IDB, model billingRow, objec
 
 // update writes cols of model (already scoped by its primary key) in the
 // caller's account.
-func update(ctx context.Context, tx bun.Tx, model any, cols ...string) error {
+func update(ctx context.Context, tx bun.IDB, model any, cols ...string) error {
 	q, err := tenant.Scope(ctx, tx.NewUpdate().Model(model).Column(cols...).WherePK())
 	if err != nil {
 		return err
@@ -344,29 +344,35 @@ func (s *Service) CreatePayment(ctx context.Context, in PaymentInput) (*Payment,
 		if err := v.Err(); err != nil {
 			return err
 		}
-		if p.StripePaymentIntentID != nil {
-			q, err := tenant.Scope(ctx, tx.NewSelect().Model((*Payment)(nil)).Where("pay.stripe_payment_intent_id = ?", *p.StripePaymentIntentID))
-			if err != nil {
-				return err
-			}
-			if taken, err := q.Exists(ctx); err != nil {
-				return err
-			} else if taken {
-				return errIntentTaken()
-			}
-		}
-		p.CreatedAt = now()
-		p.UpdatedAt = p.CreatedAt
-		if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
-			return writeError(err, errIntentTaken())
-		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "payment", ObjectID: p.ID,
-			Changes: changes(nil, p.fields()), Object: p})
+		return s.insertPayment(ctx, tx, p)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// insertPayment writes a new, validated payment, unless its
+// stripe_payment_intent_id is taken, and journals it.
+func (s *Service) insertPayment(ctx context.Context, tx bun.IDB, p *Payment) error {
+	if p.StripePaymentIntentID != nil {
+		q, err := tenant.Scope(ctx, tx.NewSelect().Model((*Payment)(nil)).Where("pay.stripe_payment_intent_id = ?", *p.StripePaymentIntentID))
+		if err != nil {
+			return err
+		}
+		if taken, err := q.Exists(ctx); err != nil {
+			return err
+		} else if taken {
+			return errIntentTaken()
+		}
+	}
+	p.CreatedAt = now()
+	p.UpdatedAt = p.CreatedAt
+	if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
+		return writeError(err, errIntentTaken())
+	}
+	return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "payment", ObjectID: p.ID,
+		Changes: changes(nil, p.fields()), Object: p})
 }
 
 // UpdatePayment changes a payment's status. A payment is a financial
@@ -395,14 +401,20 @@ func (s *Service) UpdatePayment(ctx context.Context, id int64, in PaymentInput) 
 			out = old
 			return nil
 		}
-		p.UpdatedAt = now()
-		if err := update(ctx, tx, &p, "status", "updated_at"); err != nil {
-			return err
-		}
 		out = &p
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "payment", ObjectID: p.ID, Changes: diff, Object: &p})
+		return s.writePaymentStatus(ctx, tx, &p, diff)
 	})
 	return out, err
+}
+
+// writePaymentStatus writes p's new status (diff: the change) and journals
+// it as a status_change.
+func (s *Service) writePaymentStatus(ctx context.Context, tx bun.IDB, p *Payment, diff map[string]journal.Change) error {
+	p.UpdatedAt = now()
+	if err := update(ctx, tx, p, "status", "updated_at"); err != nil {
+		return err
+	}
+	return s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "payment", ObjectID: p.ID, Changes: diff, Object: p})
 }
 
 // ---------------------------------------------------------------- validation

@@ -37,22 +37,30 @@ var stripeCustomerOrdering = httpx.Ordering{
 	TieBreak: "sc.id",
 }
 
-func (s *Service) applyStripeCustomer(ctx context.Context, idb bun.IDB, c, old *StripeCustomer, in StripeCustomerInput, full bool) error {
-	var v errs.Validation
-	if id, ok := in.Client.Need(&v, "client", full); ok {
+// apply validates in and writes it over c; full (POST, PUT) requires the
+// required fields. The client is checked by the caller.
+func (in StripeCustomerInput) apply(v *errs.Validation, c *StripeCustomer, full bool) {
+	if id, ok := in.Client.Need(v, "client", full); ok {
 		c.ClientID = id
 	}
-	if id, ok := in.StripeCustomerID.Need(&v, "stripe_customer_id", full); ok {
-		if c.StripeCustomerID = token(&v, "stripe_customer_id", id); c.StripeCustomerID == "" {
+	if id, ok := in.StripeCustomerID.Need(v, "stripe_customer_id", full); ok {
+		if c.StripeCustomerID = token(v, "stripe_customer_id", id); c.StripeCustomerID == "" {
 			v.Add("stripe_customer_id", msgBlank)
 		}
 	}
 	if in.Email.Set {
-		c.Email = email(&v, "email", in.Email.Value)
+		c.Email = email(v, "email", in.Email.Value)
 	}
-	if st, ok := in.Status.Need(&v, "status", false); ok {
-		c.Status = choice(&v, "status", st, StripeCustomerStatuses)
+	if st, ok := in.Status.Need(v, "status", false); ok {
+		c.Status = choice(v, "status", st, StripeCustomerStatuses)
 	}
+}
+
+// applyStripeCustomer validates in over c, old the row before (nil on
+// create), with its client when that changes: one the caller may use.
+func (s *Service) applyStripeCustomer(ctx context.Context, idb bun.IDB, c, old *StripeCustomer, in StripeCustomerInput, full bool) error {
+	var v errs.Validation
+	in.apply(&v, c, full)
 	if old == nil || c.ClientID != old.ClientID {
 		if err := s.checkClient(ctx, idb, &v, "client", c.ClientID); err != nil {
 			return err
@@ -118,21 +126,27 @@ func (s *Service) CreateStripeCustomer(ctx context.Context, in StripeCustomerInp
 		if err := s.applyStripeCustomer(ctx, tx, c, nil, in, true); err != nil {
 			return err
 		}
-		if err := checkCustomerID(ctx, tx, c); err != nil {
-			return err
-		}
-		c.CreatedAt = now()
-		c.UpdatedAt = c.CreatedAt
-		if _, err := tx.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
-			return writeError(err, errCustomerTaken())
-		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "stripe_customer", ObjectID: c.ID,
-			Changes: changes(nil, c.fields()), Object: c})
+		return s.insertStripeCustomer(ctx, tx, c)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// insertStripeCustomer writes a new, validated Stripe customer, unless its
+// stripe_customer_id is taken, and journals it.
+func (s *Service) insertStripeCustomer(ctx context.Context, tx bun.IDB, c *StripeCustomer) error {
+	if err := checkCustomerID(ctx, tx, c); err != nil {
+		return err
+	}
+	c.CreatedAt = now()
+	c.UpdatedAt = c.CreatedAt
+	if _, err := tx.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
+		return writeError(err, errCustomerTaken())
+	}
+	return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "stripe_customer", ObjectID: c.ID,
+		Changes: changes(nil, c.fields()), Object: c})
 }
 
 // UpdateStripeCustomer changes a Stripe customer the caller can read:
@@ -152,24 +166,34 @@ func (s *Service) UpdateStripeCustomer(ctx context.Context, id int64, in StripeC
 		if err := s.applyStripeCustomer(ctx, tx, &c, old, in, replace); err != nil {
 			return err
 		}
-		diff := changes(old.fields(), c.fields())
-		if len(diff) == 0 {
-			out = old
-			return nil
+		out = old
+		changed, err := s.saveStripeCustomer(ctx, tx, old, &c)
+		if changed {
+			out = &c
 		}
-		if _, ok := diff["stripe_customer_id"]; ok {
-			if err := checkCustomerID(ctx, tx, &c); err != nil {
-				return err
-			}
-		}
-		c.UpdatedAt = now()
-		if err := update(ctx, tx, &c, "client_id", "stripe_customer_id", "email", "status", "updated_at"); err != nil {
-			return writeError(err, errCustomerTaken())
-		}
-		out = &c
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "stripe_customer", ObjectID: c.ID, Changes: diff, Object: &c})
+		return err
 	})
 	return out, err
+}
+
+// saveStripeCustomer writes c, validated, over old, unless its changed
+// stripe_customer_id is taken, and journals the change. It reports false,
+// writing nothing, when c changes nothing.
+func (s *Service) saveStripeCustomer(ctx context.Context, tx bun.IDB, old, c *StripeCustomer) (bool, error) {
+	diff := changes(old.fields(), c.fields())
+	if len(diff) == 0 {
+		return false, nil
+	}
+	if _, ok := diff["stripe_customer_id"]; ok {
+		if err := checkCustomerID(ctx, tx, c); err != nil {
+			return false, err
+		}
+	}
+	c.UpdatedAt = now()
+	if err := update(ctx, tx, c, "client_id", "stripe_customer_id", "email", "status", "updated_at"); err != nil {
+		return false, writeError(err, errCustomerTaken())
+	}
+	return true, s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "stripe_customer", ObjectID: c.ID, Changes: diff, Object: c})
 }
 
 // DeleteStripeCustomer removes a Stripe customer the caller can read.

@@ -2,11 +2,13 @@ package clients
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"crm/platform/auth"
 	"crm/platform/authz"
 	"crm/platform/db"
+	"crm/platform/emailaddr"
 	"crm/platform/errs"
 	"crm/platform/httpx"
 	"crm/platform/tenant"
@@ -213,4 +215,35 @@ func employeesOf(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]bool,
 		found[id] = true
 	}
 	return found, nil
+}
+
+// IDByEmail returns the id of the caller's account's client with this email
+// (any case); found is false when none has it. Stripe in links a customer to
+// a client by its email.
+func (s *Service) IDByEmail(ctx context.Context, idb bun.IDB, email string) (id int64, found bool, err error) {
+	email = emailaddr.Normalize(email)
+	if email == "" {
+		return 0, false, nil
+	}
+	if db.DialectOf(idb) == db.Postgres {
+		// Under row-level security lower(email) cannot use its index
+		// (migrations/clients): the function finds it as the owner, in the
+		// request's account.
+		var id sql.NullInt64
+		if err := idb.NewSelect().ColumnExpr("crm_client_by_email(?)", email).Scan(ctx, &id); err != nil {
+			return 0, false, err
+		}
+		return id.Int64, id.Valid, nil
+	}
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Client)(nil)).Column("c.id").Where("lower(c.email) = ?", email).Limit(1))
+	if err != nil {
+		return 0, false, err
+	}
+	if err := q.Scan(ctx, &id); err != nil {
+		if db.IsNoRows(err) {
+			return 0, false, nil
+		}
+		return 0, false, err
+	}
+	return id, true, nil
 }

@@ -2,17 +2,17 @@ package stripe
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"crm/modules/billing"
 	"crm/platform/db"
 	"crm/platform/emailaddr"
+	"crm/platform/errs"
 	"crm/platform/httpx"
-	"crm/platform/journal"
 	"crm/platform/money"
 	"crm/platform/tenant"
 
@@ -60,89 +60,39 @@ func setVersion(ctx context.Context, tx bun.IDB, stripeID string, at time.Time, 
 	return err
 }
 
-// stripeCustomer returns the account's row for a Stripe customer, or nil.
-func stripeCustomer(ctx context.Context, tx bun.IDB, customerID string) (*billing.StripeCustomer, error) {
-	c := new(billing.StripeCustomer)
-	q, err := tenant.Scope(ctx, tx.NewSelect().Model(c).Where("sc.stripe_customer_id = ?", customerID))
-	if err != nil {
-		return nil, err
-	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return nil, nil
-		}
-		return nil, err
-	}
-	return c, nil
-}
-
-// clientRow is the little of a client these lookups read.
-type clientRow struct {
-	bun.BaseModel `bun:"table:clients,alias:c"`
-
-	ID int64 `bun:",pk"`
-}
-
-// clientByID tells whether the account has the client.
-func clientByID(ctx context.Context, tx bun.IDB, raw string) (int64, bool, error) {
+// clientByID tells whether raw is the id of a client of the account.
+func (s *Service) clientByID(ctx context.Context, tx bun.IDB, raw string) (int64, bool, error) {
 	id, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 	if err != nil || id <= 0 {
 		return 0, false, nil
 	}
-	q, err := tenant.Scope(ctx, tx.NewSelect().Model((*clientRow)(nil)).Where("c.id = ?", id))
-	if err != nil {
-		return 0, false, err
-	}
-	ok, err := q.Exists(ctx)
+	ok, err := s.clients.Exists(ctx, tx, id)
 	return id, ok && err == nil, err
-}
-
-// clientByEmail finds the account's client with this email (any case).
-func clientByEmail(ctx context.Context, tx bun.IDB, email string) (int64, bool, error) {
-	email = emailaddr.Normalize(email)
-	if email == "" {
-		return 0, false, nil
-	}
-	if db.DialectOf(tx) == db.Postgres {
-		// Under row-level security lower(email) cannot use its index
-		// (migrations/clients): the function finds it as the owner, in the
-		// request's account.
-		var id sql.NullInt64
-		if err := tx.NewSelect().ColumnExpr("crm_client_by_email(?)", email).Scan(ctx, &id); err != nil {
-			return 0, false, err
-		}
-		return id.Int64, id.Valid, nil
-	}
-	var id int64
-	q, err := tenant.Scope(ctx, tx.NewSelect().Model((*clientRow)(nil)).Column("c.id").Where("lower(c.email) = ?", email).Limit(1))
-	if err != nil {
-		return 0, false, err
-	}
-	if err := q.Scan(ctx, &id); err != nil {
-		if db.IsNoRows(err) {
-			return 0, false, nil
-		}
-		return 0, false, err
-	}
-	return id, true, nil
 }
 
 // clientOf links a Stripe object to a client: through its customer's
 // Stripe customer row, else through metadata.client_id.
-func clientOf(ctx context.Context, tx bun.IDB, customerID string, metadata map[string]string) (int64, bool, error) {
+func (s *Service) clientOf(ctx context.Context, tx bun.IDB, customerID string, metadata map[string]string) (int64, bool, error) {
 	if customerID != "" {
-		c, err := stripeCustomer(ctx, tx, customerID)
-		if err != nil || c != nil {
-			if c == nil {
-				return 0, false, err
-			}
-			return c.ClientID, true, nil
+		id, ok, err := s.billing.StripeCustomerClient(ctx, tx, customerID)
+		if err != nil || ok {
+			return id, ok, err
 		}
 	}
 	if raw, ok := metadata["client_id"]; ok {
-		return clientByID(ctx, tx, raw)
+		return s.clientByID(ctx, tx, raw)
 	}
 	return 0, false, nil
+}
+
+// refused is the outcome of an event whose row billing refuses (a 4xx:
+// a value its API would refuse too); any other error is returned.
+func refused(what string, err error) (result, error) {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Status < http.StatusInternalServerError {
+		return ignored(what + " " + e.Detail), nil
+	}
+	return result{}, err
 }
 
 // zeroDecimal and threeDecimal are the currencies whose minor unit is not
@@ -211,38 +161,32 @@ func (s *Service) applyCustomer(ctx context.Context, tx bun.IDB, ev *stripego.Ev
 	if ver != nil && (ver.Deleted || at.Before(ver.LastEventAt)) {
 		return unchanged("A newer event (or the customer's deletion) was already applied."), nil
 	}
-	row, err := stripeCustomer(ctx, tx, obj.ID)
-	if err != nil {
-		return result{}, err
-	}
 	if ev.Type == "customer.deleted" || obj.Deleted {
 		if err := setVersion(ctx, tx, obj.ID, at, true); err != nil {
 			return result{}, err
 		}
-		if row == nil || row.Status == "inactive" {
-			return unchanged("No active Stripe customer to deactivate."), nil
-		}
-		old := *row
-		row.Status, row.UpdatedAt = "inactive", now()
-		if err := s.saveCustomer(ctx, tx, &old, row); err != nil {
-			return result{}, err
+		done, err := s.billing.DeactivateStripeCustomer(ctx, tx, obj.ID)
+		if err != nil || !done {
+			return unchanged("No active Stripe customer to deactivate."), err
 		}
 		return applied("Stripe customer deactivated."), nil
 	}
 
 	clientID, found := int64(0), false
 	if raw, ok := obj.Metadata["client_id"]; ok {
-		if clientID, found, err = clientByID(ctx, tx, raw); err != nil {
+		if clientID, found, err = s.clientByID(ctx, tx, raw); err != nil {
 			return result{}, err
 		}
 	}
 	if !found {
-		if clientID, found, err = clientByEmail(ctx, tx, obj.Email); err != nil {
+		if clientID, found, err = s.clients.IDByEmail(ctx, tx, obj.Email); err != nil {
 			return result{}, err
 		}
 	}
-	if !found && row != nil {
-		clientID, found = row.ClientID, true
+	if !found {
+		if clientID, found, err = s.billing.StripeCustomerClient(ctx, tx, obj.ID); err != nil {
+			return result{}, err
+		}
 	}
 	if !found {
 		return ignored("No client of the account matches the customer's metadata.client_id or email."), nil
@@ -255,44 +199,16 @@ func (s *Service) applyCustomer(ctx context.Context, tx bun.IDB, ev *stripego.Ev
 	if emailaddr.Problem(email) != "" {
 		email = ""
 	}
-	t := now()
-	if row == nil {
-		accountID, _ := tenant.Account(ctx)
-		row = &billing.StripeCustomer{AccountID: accountID, ClientID: clientID, StripeCustomerID: obj.ID, Email: email,
-			Status: "active", CreatedAt: t, UpdatedAt: t}
-		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
-			return result{}, err
-		}
-		if err := s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "stripe_customer", ObjectID: row.ID,
-			Changes: journal.Diff(map[string][2]any{"client": {nil, row.ClientID}, "stripe_customer_id": {nil, row.StripeCustomerID},
-				"email": {nil, row.Email}, "status": {nil, row.Status}}), Object: row}); err != nil {
-			return result{}, err
-		}
+	created, changed, err := s.billing.LinkStripeCustomer(ctx, tx, obj.ID, clientID, email)
+	switch {
+	case err != nil:
+		return refused("The Stripe customer cannot be linked:", err)
+	case created:
 		return result{outcome: outcomeApplied, detail: "Stripe customer created.", linked: obj.ID}, nil
+	case changed:
+		return result{outcome: outcomeApplied, detail: "Stripe customer updated.", linked: obj.ID}, nil
 	}
-	old := *row
-	row.ClientID, row.Email, row.Status = clientID, email, "active"
-	if old.ClientID == row.ClientID && old.Email == row.Email && old.Status == row.Status {
-		return result{outcome: outcomeUnchanged, detail: "Nothing to change.", linked: obj.ID}, nil
-	}
-	row.UpdatedAt = t
-	if err := s.saveCustomer(ctx, tx, &old, row); err != nil {
-		return result{}, err
-	}
-	return result{outcome: outcomeApplied, detail: "Stripe customer updated.", linked: obj.ID}, nil
-}
-
-func (s *Service) saveCustomer(ctx context.Context, tx bun.IDB, old, row *billing.StripeCustomer) error {
-	q, err := tenant.Scope(ctx, tx.NewUpdate().Model(row).Column("client_id", "email", "status", "updated_at").WherePK())
-	if err != nil {
-		return err
-	}
-	if _, err := q.Exec(ctx); err != nil {
-		return err
-	}
-	return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "stripe_customer", ObjectID: row.ID,
-		Changes: journal.Diff(map[string][2]any{"client": {old.ClientID, row.ClientID}, "email": {old.Email, row.Email},
-			"status": {old.Status, row.Status}}), Object: row})
+	return result{outcome: outcomeUnchanged, detail: "Nothing to change.", linked: obj.ID}, nil
 }
 
 // ---------------------------------------------------------------- payments
@@ -365,38 +281,23 @@ func (s *Service) setPayment(ctx context.Context, tx bun.IDB, ev *stripego.Event
 	if err := setVersion(ctx, tx, f.intent, eventTime(ev), false); err != nil {
 		return result{}, err
 	}
-	p := new(billing.Payment)
-	q, err := tenant.Scope(ctx, tx.NewSelect().Model(p).Where("pay.stripe_payment_intent_id = ?", f.intent))
+	old, err := s.billing.StripePaymentStatus(ctx, tx, f.intent)
 	if err != nil {
 		return result{}, err
 	}
-	err = q.Scan(ctx)
-	switch {
-	case err == nil:
-		if paymentRank[f.status] <= paymentRank[p.Status] {
-			return unchanged("The payment is already " + p.Status + ": a status never moves back."), nil
+	if old != "" {
+		if paymentRank[f.status] <= paymentRank[old] {
+			return unchanged("The payment is already " + old + ": a status never moves back."), nil
 		}
-		old := p.Status
-		p.Status, p.UpdatedAt = f.status, now()
-		uq, err := tenant.Scope(ctx, tx.NewUpdate().Model(p).Column("status", "updated_at").WherePK())
-		if err != nil {
+		if err := s.billing.SetStripePaymentStatus(ctx, tx, f.intent, f.status); err != nil {
 			return result{}, err
 		}
-		if _, err := uq.Exec(ctx); err != nil {
-			return result{}, err
-		}
-		if err := s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "payment", ObjectID: p.ID,
-			Changes: map[string]journal.Change{"status": {Old: old, New: p.Status}}, Object: p}); err != nil {
-			return result{}, err
-		}
-		return applied("Payment " + old + " → " + p.Status + "."), nil
-	case !db.IsNoRows(err):
-		return result{}, err
+		return applied("Payment " + old + " → " + f.status + "."), nil
 	}
 	if !canCreate {
 		return result{outcome: outcomeWaiting, detail: "Waiting for the payment of " + f.intent + ".", waitingFor: f.intent}, nil
 	}
-	clientID, ok, err := clientOf(ctx, tx, f.customer, f.metadata)
+	clientID, ok, err := s.clientOf(ctx, tx, f.customer, f.metadata)
 	if err != nil {
 		return result{}, err
 	}
@@ -410,21 +311,10 @@ func (s *Service) setPayment(ctx context.Context, tx bun.IDB, ev *stripego.Event
 	if err != nil {
 		return ignored("The amount cannot be recorded exactly: " + err.Error() + "."), nil
 	}
-	accountID, _ := tenant.Account(ctx)
-	t := now()
-	intent := f.intent
-	p = &billing.Payment{AccountID: accountID, ClientID: clientID, Amount: amount, Currency: cur, Status: f.status,
-		PaymentDate: dateOf(f.date, eventTime(ev)), StripePaymentIntentID: &intent, CreatedAt: t, UpdatedAt: t}
-	if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
-		return result{}, err
+	if err := s.billing.RecordStripePayment(ctx, tx, f.intent, clientID, amount, cur, f.status, dateOf(f.date, eventTime(ev))); err != nil {
+		return refused("The payment cannot be recorded:", err)
 	}
-	if err := s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "payment", ObjectID: p.ID,
-		Changes: journal.Diff(map[string][2]any{"client": {nil, p.ClientID}, "amount": {nil, p.Amount.String()},
-			"currency": {nil, p.Currency}, "status": {nil, p.Status}, "payment_date": {nil, p.PaymentDate.String()},
-			"stripe_payment_intent_id": {nil, intent}}), Object: p}); err != nil {
-		return result{}, err
-	}
-	return result{outcome: outcomeApplied, detail: "Payment recorded (" + p.Status + ").", linked: intent}, nil
+	return result{outcome: outcomeApplied, detail: "Payment recorded (" + f.status + ").", linked: f.intent}, nil
 }
 
 // ---------------------------------------------------------------- instalments
@@ -438,28 +328,14 @@ func (s *Service) applyInvoice(ctx context.Context, tx bun.IDB, ev *stripego.Eve
 	if err := decode(ev, &inv); err != nil {
 		return result{}, err
 	}
-	ins := new(billing.Instalment)
 	if raw, ok := inv.Metadata["instalment_id"]; ok {
 		id, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
 		if err != nil || id <= 0 {
 			return ignored("metadata.instalment_id is not an id."), nil
 		}
-		q, err := tenant.Scope(ctx, tx.NewSelect().Model(ins).Where("ins.id = ?", id))
-		if err != nil {
-			return result{}, err
-		}
-		if err := q.Scan(ctx); err != nil {
-			if db.IsNoRows(err) {
-				return ignored("metadata.instalment_id names no instalment of this account."), nil
-			}
-			return result{}, err
-		}
-		if ins.Status != "open" {
-			return unchanged("The instalment is already " + ins.Status + "."), nil
-		}
-		return s.payInstalment(ctx, tx, ins)
+		return s.payInstalment(ctx, tx, id)
 	}
-	clientID, ok, err := clientOf(ctx, tx, string(inv.Customer), inv.Metadata)
+	clientID, ok, err := s.clientOf(ctx, tx, string(inv.Customer), inv.Metadata)
 	if err != nil {
 		return result{}, err
 	}
@@ -473,34 +349,22 @@ func (s *Service) applyInvoice(ctx context.Context, tx bun.IDB, ev *stripego.Eve
 	if err != nil {
 		return ignored("The amount cannot be matched exactly: " + err.Error() + "."), nil
 	}
-	q, err := tenant.Scope(ctx, tx.NewSelect().Model(ins).
-		Where("ins.client_id = ?", clientID).Where("ins.status = ?", "open").
-		Where("ins.amount_cents = ?", int64(amount)).Where("ins.currency = ?", cur).
-		OrderExpr("ins.schedule_date ASC, ins.instalment_number ASC, ins.id ASC").Limit(1))
-	if err != nil {
-		return result{}, err
+	id, err := s.billing.OpenInstalmentOf(ctx, tx, clientID, amount, cur)
+	if err != nil || id == 0 {
+		return ignored("No open instalment of the client matches the amount and currency paid."), err
 	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return ignored("No open instalment of the client matches the amount and currency paid."), nil
-		}
-		return result{}, err
-	}
-	return s.payInstalment(ctx, tx, ins)
+	return s.payInstalment(ctx, tx, id)
 }
 
-func (s *Service) payInstalment(ctx context.Context, tx bun.IDB, ins *billing.Instalment) (result, error) {
-	ins.Status, ins.UpdatedAt = "paid", now()
-	q, err := tenant.Scope(ctx, tx.NewUpdate().Model(ins).Column("status", "updated_at").WherePK().Where("ins.status = ?", "open"))
-	if err != nil {
+func (s *Service) payInstalment(ctx context.Context, tx bun.IDB, id int64) (result, error) {
+	was, err := s.billing.PayInstalment(ctx, tx, id)
+	switch {
+	case err != nil:
 		return result{}, err
+	case was == "":
+		return ignored("metadata.instalment_id names no instalment of this account."), nil
+	case was != "open":
+		return unchanged("The instalment is already " + was + "."), nil
 	}
-	if _, err := q.Exec(ctx); err != nil {
-		return result{}, err
-	}
-	if err := s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "instalment", ObjectID: ins.ID,
-		Changes: map[string]journal.Change{"status": {Old: "open", New: "paid"}}, Object: ins}); err != nil {
-		return result{}, err
-	}
-	return applied(fmt.Sprintf("Instalment %d paid.", ins.ID)), nil
+	return applied(fmt.Sprintf("Instalment %d paid.", id)), nil
 }

@@ -43,6 +43,8 @@ func newEnv(t *testing.T, extra fx.Option) *env {
 		fx.Provide(
 			func(s *clients.Service) access.Clients { return s },
 			func(s *catalog.Service) billing.ClientPackages { return s },
+			func(s *billing.Service) stripe.Billing { return s },
+			func(s *clients.Service) stripe.Clients { return s },
 		),
 		extra))}
 }

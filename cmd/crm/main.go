@@ -74,10 +74,12 @@ func Modules() fx.Option {
 			func(s *catalog.Service) billing.ClientPackages { return s },
 		),
 		// Stripe in changes billing's rows through billing, and finds the
-		// client an event names through the clients module.
+		// client an event names through the clients module; the overdue scan
+		// of webhooks out has billing mark the instalments overdue.
 		fx.Provide(
 			func(s *billing.Service) stripe.Billing { return s },
 			func(s *clients.Service) stripe.Clients { return s },
+			func(s *billing.Service) webhooks.Instalments { return s },
 		),
 	)
 }

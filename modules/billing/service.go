@@ -34,7 +34,9 @@ type ClientPackages interface {
 
 // Service holds the rules about payments, instalments and Stripe customers.
 type Service struct {
-	db       *bun.DB
+	db *bun.DB
+	// owner reads every account's instalments, for the overdue scan alone.
+	owner    db.Owner
 	authz    *authz.Authorizer
 	clients  access.Clients
 	packages ClientPackages
@@ -42,8 +44,8 @@ type Service struct {
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, a *authz.Authorizer, c access.Clients, p ClientPackages, j *journal.Journal) *Service {
-	return &Service{db: d, authz: a, clients: c, packages: p, journal: j}
+func NewService(d *bun.DB, o db.Owner, a *authz.Authorizer, c access.Clients, p ClientPackages, j *journal.Journal) *Service {
+	return &Service{db: d, owner: o, authz: a, clients: c, packages: p, journal: j}
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

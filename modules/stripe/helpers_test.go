@@ -45,6 +45,7 @@ func newEnv(t *testing.T, extra fx.Option) *env {
 			func(s *catalog.Service) billing.ClientPackages { return s },
 			func(s *billing.Service) stripe.Billing { return s },
 			func(s *clients.Service) stripe.Clients { return s },
+			func(s *billing.Service) webhooks.Instalments { return s },
 		),
 		extra))}
 }

@@ -64,6 +64,7 @@ func business() fx.Option {
 		fx.Provide(
 			func(s *clients.Service) access.Clients { return s },
 			func(s *catalog.Service) billing.ClientPackages { return s },
+			func(s *billing.Service) webhooks.Instalments { return s },
 		),
 	)
 }

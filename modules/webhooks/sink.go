@@ -71,7 +71,8 @@ func EventType(e *journal.Entry) string {
 	return ""
 }
 
-// actionOverdue is the journal action of the overdue scan.
+// actionOverdue is billing's journal action for an instalment the overdue
+// scan found overdue (overdue.go).
 const actionOverdue = "overdue"
 
 // Write is the journal.Sink: it runs in the change's transaction.

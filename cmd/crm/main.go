@@ -64,8 +64,14 @@ func Modules() fx.Option {
 		catalog.Module,
 		billing.Module,
 		stripe.Module,
-		// The account's first super_admin is an identity employee.
-		fx.Provide(func(s *identity.Service) accounts.OwnerCreator { return s }),
+		// The account's first super_admin is an identity employee; identity
+		// asks accounts for the name of a signed-in employee's account, and
+		// clients asks identity which employees exist.
+		fx.Provide(
+			func(s *identity.Service) accounts.OwnerCreator { return s },
+			func(n accounts.Names) identity.AccountNames { return n },
+			func(s *identity.Service) clients.Employees { return s },
+		),
 		// Catalog and billing rows follow their client: they ask the clients
 		// module which clients exist and which the caller reads; billing asks
 		// the catalog which client a client package belongs to.

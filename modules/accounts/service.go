@@ -37,6 +37,17 @@ type OwnerCreator interface {
 	AccountRenamed(ctx context.Context, tx bun.IDB, accountID int64) error
 }
 
+// Names tells other modules the name of an account (identity: the account
+// of a signed-in employee). It is a type apart from Service, which depends
+// on the identity module: Names needs nothing.
+type Names struct{}
+
+// NameOf is the query of the name of the account accountID: a value, or a
+// column of the caller's query (bun.Ident) to use it as a subquery there.
+func (Names) NameOf(idb bun.IDB, accountID any) *bun.SelectQuery {
+	return idb.NewSelect().Model((*Account)(nil)).ColumnExpr("a.name").Where("a.id = ?", accountID)
+}
+
 // NewService builds the service.
 func NewService(d *bun.DB, a *authz.Authorizer, o db.Owner, owners OwnerCreator, j *journal.Journal) *Service {
 	return &Service{db: d, authz: a, owner: o, owners: owners, journal: j}

@@ -66,13 +66,3 @@ type ClientStatistics struct {
 	Paused     int `json:"paused"`
 	Cancelled  int `json:"cancelled"`
 }
-
-// employeeRef is the one column of the identity module's employees this
-// module reads: whether a coach, closer or setter id is an employee of the
-// account.
-type employeeRef struct {
-	bun.BaseModel `bun:"table:employees,alias:e"`
-
-	ID        int64
-	AccountID int64
-}

@@ -21,16 +21,25 @@ import (
 	"github.com/uptrace/bun"
 )
 
+// Employees is what clients asks of the identity module, which owns the
+// employees; cmd/crm binds the identity service.
+type Employees interface {
+	// EmployeesOf returns which of ids are employees of the caller's
+	// account (a client's coach, closer and setter), read with idb.
+	EmployeesOf(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]bool, error)
+}
+
 // Service holds the rules about clients.
 type Service struct {
-	db      *bun.DB
-	authz   *authz.Authorizer
-	journal *journal.Journal
+	db        *bun.DB
+	authz     *authz.Authorizer
+	journal   *journal.Journal
+	employees Employees
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, a *authz.Authorizer, j *journal.Journal) *Service {
-	return &Service{db: d, authz: a, journal: j}
+func NewService(d *bun.DB, a *authz.Authorizer, j *journal.Journal, e Employees) *Service {
+	return &Service{db: d, authz: a, journal: j, employees: e}
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
@@ -272,7 +281,7 @@ type ClientInput struct {
 // apply validates in and writes it over c. full (POST, PUT) requires the
 // required fields; otherwise (PATCH) an absent field keeps its value. Every
 // failing field is reported at once.
-func apply(ctx context.Context, idb bun.IDB, c *Client, in ClientInput, full bool) error {
+func (s *Service) apply(ctx context.Context, idb bun.IDB, c *Client, in ClientInput, full bool) error {
 	var v errs.Validation
 	present := func(field string, set, null, nullable bool) bool {
 		switch {
@@ -348,7 +357,7 @@ func apply(ctx context.Context, idb bun.IDB, c *Client, in ClientInput, full boo
 			}
 		}
 	}
-	found, err := employeesOf(ctx, idb, ids)
+	found, err := s.employees.EmployeesOf(ctx, idb, ids)
 	if err != nil {
 		return err
 	}
@@ -399,7 +408,7 @@ func (s *Service) Create(ctx context.Context, in ClientInput) (*Client, error) {
 	}
 	c := &Client{AccountID: accountID, Status: "active"}
 	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
-		if err := apply(ctx, tx, c, in, true); err != nil {
+		if err := s.apply(ctx, tx, c, in, true); err != nil {
 			return err
 		}
 		if err := s.authz.Allow(ctx, "clients", "create", tie(ctx, c)); err != nil {
@@ -435,7 +444,7 @@ func (s *Service) Update(ctx context.Context, id int64, in ClientInput, replace 
 		if replace {
 			c = Client{ID: old.ID, AccountID: old.AccountID, Status: "active", CreatedAt: old.CreatedAt}
 		}
-		if err := apply(ctx, tx, &c, in, replace); err != nil {
+		if err := s.apply(ctx, tx, &c, in, replace); err != nil {
 			return err
 		}
 		// An assigned scope writes only clients that stay assigned to the caller.

@@ -197,26 +197,6 @@ func (s *Service) load(ctx context.Context, idb bun.IDB, id int64, forUpdate boo
 	return c, nil
 }
 
-// employeesOf returns which of ids are employees of the caller's account.
-func employeesOf(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]bool, error) {
-	found := map[int64]bool{}
-	if len(ids) == 0 {
-		return found, nil
-	}
-	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*employeeRef)(nil)).Column("e.id").Where("e.id IN (?)", bun.List(ids)))
-	if err != nil {
-		return nil, err
-	}
-	var rows []int64
-	if err := q.Scan(ctx, &rows); err != nil {
-		return nil, err
-	}
-	for _, id := range rows {
-		found[id] = true
-	}
-	return found, nil
-}
-
 // IDByEmail returns the id of the caller's account's client with this email
 // (any case); found is false when none has it. Stripe in links a customer to
 // a client by its email.

@@ -21,22 +21,31 @@ import (
 	"github.com/uptrace/bun"
 )
 
+// AccountNames is what identity asks of the accounts module, which owns the
+// accounts: the name of a signed-in employee's account. cmd/crm binds it.
+type AccountNames interface {
+	// NameOf is the query of the account's name; accountID is a value, or
+	// a column of the caller's query when it is used as a subquery.
+	NameOf(idb bun.IDB, accountID any) *bun.SelectQuery
+}
+
 // Service holds the rules about employees and sessions.
 type Service struct {
 	db *bun.DB
 	// owner crosses accounts, for login alone (db.Owner).
-	owner   db.Owner
-	hasher  *Hasher
-	signer  *auth.Signer
-	authz   *authz.Authorizer
-	journal *journal.Journal
+	owner    db.Owner
+	hasher   *Hasher
+	signer   *auth.Signer
+	authz    *authz.Authorizer
+	journal  *journal.Journal
+	accounts AccountNames
 	// principals caches the callers of live sessions (principals.go).
 	principals principals
 }
 
 // NewService builds the service.
-func NewService(d *bun.DB, o db.Owner, h *Hasher, s *auth.Signer, a *authz.Authorizer, j *journal.Journal) *Service {
-	return &Service{db: d, owner: o, hasher: h, signer: s, authz: a, journal: j}
+func NewService(d *bun.DB, o db.Owner, h *Hasher, s *auth.Signer, a *authz.Authorizer, j *journal.Journal, n AccountNames) *Service {
+	return &Service{db: d, owner: o, hasher: h, signer: s, authz: a, journal: j, accounts: n}
 }
 
 // objectType names employees in the journal.
@@ -97,12 +106,12 @@ func (s *Service) Authenticate(ctx context.Context, c *auth.Claims) (*auth.Princ
 		AccountName    string    `bun:"account_name"`
 		SessionExpires time.Time `bun:"session_expires"`
 	}
-	err := db.Use(ctx, s.db).NewSelect().
-		TableExpr("sessions AS s").
+	idb := db.Use(ctx, s.db)
+	err := idb.NewSelect().
+		Model((*Session)(nil)).
 		Join("JOIN employees AS e ON e.id = s.employee_id AND e.account_id = s.account_id").
-		Join("JOIN accounts AS a ON a.id = e.account_id").
 		ColumnExpr("e.id, e.account_id, e.email, e.name, e.role, e.permissions, e.is_active").
-		ColumnExpr("a.name AS account_name, s.expires_at AS session_expires").
+		ColumnExpr("(?) AS account_name, s.expires_at AS session_expires", s.accounts.NameOf(idb, bun.Ident("e.account_id"))).
 		Where("s.id = ?", c.SessionID).
 		Where("s.employee_id = ?", c.EmployeeID).
 		Where("s.account_id = ?", c.AccountID).
@@ -227,7 +236,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 			return err
 		}
 		var accountName string
-		if err := tx.NewSelect().Table("accounts").Column("name").Where("id = ?", e.AccountID).Scan(ctx, &accountName); err != nil {
+		if err := s.accounts.NameOf(tx, e.AccountID).Scan(ctx, &accountName); err != nil {
 			return err
 		}
 		token, exp, err := s.signer.Sign(e.ID, e.AccountID, sess.ID, t)
@@ -341,6 +350,28 @@ func insertEmployee(ctx context.Context, tx bun.IDB, e *Employee) error {
 		return err
 	}
 	return nil
+}
+
+// EmployeesOf returns which of ids are employees of the caller's account,
+// read with idb (the caller's transaction, or the db). The clients module
+// asks it of a client's coach, closer and setter.
+func (s *Service) EmployeesOf(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]bool, error) {
+	found := map[int64]bool{}
+	if len(ids) == 0 {
+		return found, nil
+	}
+	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Employee)(nil)).Column("e.id").Where("e.id IN (?)", bun.List(ids)))
+	if err != nil {
+		return nil, err
+	}
+	var rows []int64
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	for _, id := range rows {
+		found[id] = true
+	}
+	return found, nil
 }
 
 // ListFilter are the list's filters.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"crm/modules/accounts"
+	"crm/modules/clients"
 	"crm/modules/identity"
 	"crm/platform/apptest"
 
@@ -27,12 +28,17 @@ type Env struct {
 	Identity *identity.Service
 }
 
-// Base is the accounts and identity modules, bound as cmd/crm binds them.
+// Base is the accounts and identity modules, bound as cmd/crm binds them to
+// each other and to the modules that ask identity (clients).
 func Base() fx.Option {
 	return fx.Options(
 		accounts.Module,
 		identity.Module,
-		fx.Provide(func(s *identity.Service) accounts.OwnerCreator { return s }),
+		fx.Provide(
+			func(s *identity.Service) accounts.OwnerCreator { return s },
+			func(n accounts.Names) identity.AccountNames { return n },
+			func(s *identity.Service) clients.Employees { return s },
+		),
 	)
 }
 

@@ -104,17 +104,9 @@ func checkNumber(ctx context.Context, idb bun.IDB, i *Instalment) error {
 	if i.ClientPackageID == nil {
 		return nil
 	}
-	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Instalment)(nil)).
-		Where("ins.client_package_id = ?", *i.ClientPackageID).Where("ins.instalment_number = ?", i.InstalmentNumber).Where("ins.id <> ?", i.ID))
-	if err != nil {
-		return err
-	}
-	if taken, err := q.Exists(ctx); err != nil {
-		return err
-	} else if taken {
-		return errNumberTaken()
-	}
-	return nil
+	return refuseTaken(ctx, idb.NewSelect().Model((*Instalment)(nil)).
+		Where("ins.client_package_id = ?", *i.ClientPackageID).Where("ins.instalment_number = ?", i.InstalmentNumber).Where("ins.id <> ?", i.ID),
+		errNumberTaken())
 }
 
 // ListInstalments returns a page of the instalments the caller can read
@@ -159,13 +151,7 @@ func (s *Service) CreateInstalment(ctx context.Context, in InstalmentInput) (*In
 		if err := checkNumber(ctx, tx, i); err != nil {
 			return err
 		}
-		i.CreatedAt = now()
-		i.UpdatedAt = i.CreatedAt
-		if _, err := tx.NewInsert().Model(i).Returning("id").Exec(ctx); err != nil {
-			return writeError(err, errNumberTaken())
-		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "instalment", ObjectID: i.ID,
-			Changes: changes(nil, i.fields()), Object: i})
+		return s.insert(ctx, tx, i, "instalment", errNumberTaken())
 	})
 	if err != nil {
 		return nil, err

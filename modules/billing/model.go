@@ -34,6 +34,9 @@ func (p *Payment) AfterScanRow(context.Context) error {
 	return nil
 }
 
+func (p *Payment) created(t time.Time) { p.CreatedAt, p.UpdatedAt = t, t }
+func (p *Payment) key() int64          { return p.ID }
+
 func (p *Payment) fields() map[string]any {
 	return map[string]any{
 		"client": p.ClientID, "amount": p.Amount.String(), "currency": p.Currency, "status": p.Status,
@@ -65,6 +68,9 @@ func (i *Instalment) AfterScanRow(context.Context) error {
 	return nil
 }
 
+func (i *Instalment) created(t time.Time) { i.CreatedAt, i.UpdatedAt = t, t }
+func (i *Instalment) key() int64          { return i.ID }
+
 func (i *Instalment) fields() map[string]any {
 	return map[string]any{
 		"client": i.ClientID, "client_package": deref(i.ClientPackageID), "amount": i.Amount.String(),
@@ -92,6 +98,9 @@ func (c *StripeCustomer) AfterScanRow(context.Context) error {
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return nil
 }
+
+func (c *StripeCustomer) created(t time.Time) { c.CreatedAt, c.UpdatedAt = t, t }
+func (c *StripeCustomer) key() int64          { return c.ID }
 
 func (c *StripeCustomer) fields() map[string]any {
 	return map[string]any{"client": c.ClientID, "stripe_customer_id": c.StripeCustomerID, "email": c.Email, "status": c.Status}

@@ -103,14 +103,10 @@ func (s *Service) load(ctx context.Context, idb bun.IDB, model billingRow, objec
 	if err != nil {
 		return err
 	}
-	if action != "read" && db.DialectOf(idb) == db.Postgres {
-		q = q.For("UPDATE")
-	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return errs.NotFound()
-		}
+	if found, err := db.First(ctx, q, action != "read"); err != nil {
 		return err
+	} else if !found {
+		return errs.NotFound()
 	}
 	if action == "read" {
 		return nil
@@ -131,6 +127,42 @@ func update(ctx context.Context, tx bun.IDB, model any, cols ...string) error {
 	}
 	_, err = q.Exec(ctx)
 	return err
+}
+
+// row is a billing row (a payment, an instalment, a Stripe customer).
+type row interface {
+	// fields are its wire fields and values, for the journal's diffs.
+	fields() map[string]any
+	// created sets its creation (and last update) time.
+	created(t time.Time)
+	// key is its id.
+	key() int64
+}
+
+// insert writes r, new and validated, and journals its creation as
+// objectType; taken is the answer to a duplicate of one of its keys.
+func (s *Service) insert(ctx context.Context, tx bun.IDB, r row, objectType string, taken *errs.Error) error {
+	r.created(now())
+	if _, err := tx.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
+		return writeError(err, taken)
+	}
+	return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: objectType, ObjectID: r.key(),
+		Changes: changes(nil, r.fields()), Object: r})
+}
+
+// refuseTaken returns taken when q, on a billing table, selects a row of
+// the caller's account.
+func refuseTaken(ctx context.Context, q *bun.SelectQuery, taken *errs.Error) error {
+	q, err := tenant.Scope(ctx, q)
+	if err != nil {
+		return err
+	}
+	if exists, err := q.Exists(ctx); err != nil {
+		return err
+	} else if exists {
+		return taken
+	}
+	return nil
 }
 
 // writeError maps a constraint error that the checks before a write should
@@ -358,23 +390,12 @@ func (s *Service) CreatePayment(ctx context.Context, in PaymentInput) (*Payment,
 // stripe_payment_intent_id is taken, and journals it.
 func (s *Service) insertPayment(ctx context.Context, tx bun.IDB, p *Payment) error {
 	if p.StripePaymentIntentID != nil {
-		q, err := tenant.Scope(ctx, tx.NewSelect().Model((*Payment)(nil)).Where("pay.stripe_payment_intent_id = ?", *p.StripePaymentIntentID))
-		if err != nil {
+		if err := refuseTaken(ctx, tx.NewSelect().Model((*Payment)(nil)).
+			Where("pay.stripe_payment_intent_id = ?", *p.StripePaymentIntentID), errIntentTaken()); err != nil {
 			return err
 		}
-		if taken, err := q.Exists(ctx); err != nil {
-			return err
-		} else if taken {
-			return errIntentTaken()
-		}
 	}
-	p.CreatedAt = now()
-	p.UpdatedAt = p.CreatedAt
-	if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
-		return writeError(err, errIntentTaken())
-	}
-	return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "payment", ObjectID: p.ID,
-		Changes: changes(nil, p.fields()), Object: p})
+	return s.insert(ctx, tx, p, "payment", errIntentTaken())
 }
 
 // UpdatePayment changes a payment's status. A payment is a financial

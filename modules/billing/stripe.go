@@ -30,16 +30,7 @@ func find(ctx context.Context, idb bun.IDB, model any, col string, value any, fo
 	if err != nil {
 		return false, err
 	}
-	if forUpdate && db.DialectOf(idb) == db.Postgres {
-		q = q.For("UPDATE")
-	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return false, nil
-		}
-		return false, err
-	}
-	return true, nil
+	return db.First(ctx, q, forUpdate)
 }
 
 // StripeCustomerClient returns the client the account's Stripe customer
@@ -73,7 +64,7 @@ func (s *Service) LinkStripeCustomer(ctx context.Context, tx bun.IDB, customerID
 		return false, false, err
 	}
 	if !found {
-		err := s.insertStripeCustomer(ctx, tx, c)
+		err := s.insert(ctx, tx, c, "stripe_customer", errCustomerTaken())
 		return err == nil, err == nil, err
 	}
 	changed, err = s.saveStripeCustomer(ctx, tx, old, c)

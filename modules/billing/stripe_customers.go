@@ -77,17 +77,8 @@ func errCustomerTaken() *errs.Error {
 // checkCustomerID refuses a stripe_customer_id another row of the account
 // already has.
 func checkCustomerID(ctx context.Context, idb bun.IDB, c *StripeCustomer) error {
-	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*StripeCustomer)(nil)).
-		Where("sc.stripe_customer_id = ?", c.StripeCustomerID).Where("sc.id <> ?", c.ID))
-	if err != nil {
-		return err
-	}
-	if taken, err := q.Exists(ctx); err != nil {
-		return err
-	} else if taken {
-		return errCustomerTaken()
-	}
-	return nil
+	return refuseTaken(ctx, idb.NewSelect().Model((*StripeCustomer)(nil)).
+		Where("sc.stripe_customer_id = ?", c.StripeCustomerID).Where("sc.id <> ?", c.ID), errCustomerTaken())
 }
 
 // ListStripeCustomers returns a page of the Stripe customers the caller can
@@ -126,27 +117,15 @@ func (s *Service) CreateStripeCustomer(ctx context.Context, in StripeCustomerInp
 		if err := s.applyStripeCustomer(ctx, tx, c, nil, in, true); err != nil {
 			return err
 		}
-		return s.insertStripeCustomer(ctx, tx, c)
+		if err := checkCustomerID(ctx, tx, c); err != nil {
+			return err
+		}
+		return s.insert(ctx, tx, c, "stripe_customer", errCustomerTaken())
 	})
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
-}
-
-// insertStripeCustomer writes a new, validated Stripe customer, unless its
-// stripe_customer_id is taken, and journals it.
-func (s *Service) insertStripeCustomer(ctx context.Context, tx bun.IDB, c *StripeCustomer) error {
-	if err := checkCustomerID(ctx, tx, c); err != nil {
-		return err
-	}
-	c.CreatedAt = now()
-	c.UpdatedAt = c.CreatedAt
-	if _, err := tx.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
-		return writeError(err, errCustomerTaken())
-	}
-	return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "stripe_customer", ObjectID: c.ID,
-		Changes: changes(nil, c.fields()), Object: c})
 }
 
 // UpdateStripeCustomer changes a Stripe customer the caller can read:

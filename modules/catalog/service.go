@@ -95,7 +95,7 @@ func (s *Service) loadPackage(ctx context.Context, idb bun.IDB, id int64, action
 	if err != nil {
 		return nil, err
 	}
-	if err := first(ctx, idb, q, action); err != nil {
+	if err := first(ctx, q, action); err != nil {
 		return nil, err
 	}
 	if action != "read" {
@@ -106,17 +106,12 @@ func (s *Service) loadPackage(ctx context.Context, idb bun.IDB, id int64, action
 
 // first scans the one row q selects into its model, locking it until the
 // transaction ends on PostgreSQL for any action but read; no row is a 404.
-func first(ctx context.Context, idb bun.IDB, q *bun.SelectQuery, action string) error {
-	if action != "read" && db.DialectOf(idb) == db.Postgres {
-		q = q.For("UPDATE")
+func first(ctx context.Context, q *bun.SelectQuery, action string) error {
+	found, err := db.First(ctx, q, action != "read")
+	if err == nil && !found {
+		return errs.NotFound()
 	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return errs.NotFound()
-		}
-		return err
-	}
-	return nil
+	return err
 }
 
 // GetPackage returns one package of the account.
@@ -355,7 +350,7 @@ func (s *Service) loadClientPackage(ctx context.Context, idb bun.IDB, id int64, 
 	if err != nil {
 		return nil, err
 	}
-	if err := first(ctx, idb, q, action); err != nil || action == "read" {
+	if err := first(ctx, q, action); err != nil || action == "read" {
 		return cp, err
 	}
 	t, err := authz.ClientTie(ctx, s.clients, idb, cp.ClientID)

@@ -185,14 +185,10 @@ func (s *Service) load(ctx context.Context, idb bun.IDB, id int64, forUpdate boo
 	if err != nil {
 		return nil, err
 	}
-	if forUpdate && db.DialectOf(idb) == db.Postgres {
-		q = q.For("UPDATE")
-	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return nil, errs.NotFound()
-		}
+	if found, err := db.First(ctx, q, forUpdate); err != nil {
 		return nil, err
+	} else if !found {
+		return nil, errs.NotFound()
 	}
 	return c, nil
 }

@@ -443,14 +443,10 @@ func (s *Service) get(ctx context.Context, idb bun.IDB, id int64, forUpdate bool
 	if err != nil {
 		return nil, err
 	}
-	if forUpdate && db.DialectOf(idb) == db.Postgres {
-		q = q.For("UPDATE")
-	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return nil, errs.NotFound()
-		}
+	if found, err := db.First(ctx, q, forUpdate); err != nil {
 		return nil, err
+	} else if !found {
+		return nil, errs.NotFound()
 	}
 	return e, nil
 }

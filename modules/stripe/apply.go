@@ -36,10 +36,7 @@ func version(ctx context.Context, tx bun.IDB, stripeID string) (*objectVersion, 
 	if err != nil {
 		return nil, err
 	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return nil, nil
-		}
+	if found, err := db.First(ctx, q, false); err != nil || !found {
 		return nil, err
 	}
 	return v, nil

@@ -64,7 +64,7 @@ func (s *Service) LinkStripeCustomer(ctx context.Context, tx bun.IDB, customerID
 		return false, false, err
 	}
 	if !found {
-		err := s.insert(ctx, tx, c, "stripe_customer", errCustomerTaken())
+		err := s.insertStripeCustomer(ctx, tx, c)
 		return err == nil, err == nil, err
 	}
 	changed, err = s.saveStripeCustomer(ctx, tx, old, c)

@@ -117,15 +117,21 @@ func (s *Service) CreateStripeCustomer(ctx context.Context, in StripeCustomerInp
 		if err := s.applyStripeCustomer(ctx, tx, c, nil, in, true); err != nil {
 			return err
 		}
-		if err := checkCustomerID(ctx, tx, c); err != nil {
-			return err
-		}
-		return s.insert(ctx, tx, c, "stripe_customer", errCustomerTaken())
+		return s.insertStripeCustomer(ctx, tx, c)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// insertStripeCustomer writes a new, validated Stripe customer, unless its
+// stripe_customer_id is taken, and journals it.
+func (s *Service) insertStripeCustomer(ctx context.Context, tx bun.IDB, c *StripeCustomer) error {
+	if err := checkCustomerID(ctx, tx, c); err != nil {
+		return err
+	}
+	return s.insert(ctx, tx, c, "stripe_customer", errCustomerTaken())
 }
 
 // UpdateStripeCustomer changes a Stripe customer the caller can read:

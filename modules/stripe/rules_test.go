@@ -28,3 +28,19 @@ func TestBillingRulesHoldForStripe(t *testing.T) {
 		t.Fatalf("%d payments recorded, want 1", n)
 	}
 }
+
+// TestStripeIDsAsBillingStoresThem: a customer id that billing trims names
+// the Stripe customer billing has under the trimmed id; linking it again is
+// refused (ignored), not an error that breaks the event's transaction.
+func TestStripeIDsAsBillingStoresThem(t *testing.T) {
+	e := newEnv(t, nil)
+	acme := e.Account("Acme")
+	h := setup(t, e, acme)
+	t0 := time.Now().Unix() - 1000
+	_, email := client(t, e, acme.Owner.Token)
+	h.apply(t, event("customer.created", t0, map[string]any{"id": "cus_A", "email": email}), "applied")
+	h.apply(t, event("customer.created", t0+1, map[string]any{"id": " cus_A", "email": email}), "ignored")
+	if n := count(t, e, "stripe_customers", acme.ID); n != 1 {
+		t.Fatalf("%d Stripe customers, want 1", n)
+	}
+}

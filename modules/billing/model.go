@@ -34,6 +34,7 @@ func (p *Payment) AfterScanRow(context.Context) error {
 	return nil
 }
 
+func (p *Payment) client() int64       { return p.ClientID }
 func (p *Payment) created(t time.Time) { p.CreatedAt, p.UpdatedAt = t, t }
 func (p *Payment) key() int64          { return p.ID }
 
@@ -68,6 +69,7 @@ func (i *Instalment) AfterScanRow(context.Context) error {
 	return nil
 }
 
+func (i *Instalment) client() int64       { return i.ClientID }
 func (i *Instalment) created(t time.Time) { i.CreatedAt, i.UpdatedAt = t, t }
 func (i *Instalment) key() int64          { return i.ID }
 
@@ -99,6 +101,7 @@ func (c *StripeCustomer) AfterScanRow(context.Context) error {
 	return nil
 }
 
+func (c *StripeCustomer) client() int64       { return c.ClientID }
 func (c *StripeCustomer) created(t time.Time) { c.CreatedAt, c.UpdatedAt = t, t }
 func (c *StripeCustomer) key() int64          { return c.ID }
 

@@ -87,12 +87,18 @@ func (s *Service) checkClient(ctx context.Context, idb bun.IDB, v *errs.Validati
 	return nil
 }
 
-// billingRow is a billing model: its row belongs to a client.
-type billingRow interface{ client() int64 }
-
-func (p *Payment) client() int64        { return p.ClientID }
-func (i *Instalment) client() int64     { return i.ClientID }
-func (c *StripeCustomer) client() int64 { return c.ClientID }
+// billingRow is a billing model: a payment, an instalment or a Stripe
+// customer (model.go).
+type billingRow interface {
+	// client is the client the row belongs to.
+	client() int64
+	// fields are its wire fields and values, for the journal's diffs.
+	fields() map[string]any
+	// created sets its creation (and last update) time.
+	created(t time.Time)
+	// key is its id.
+	key() int64
+}
 
 // load reads into model the row id of object by the scope rule: 404 when the
 // caller cannot read it; for any action but read, 403 when they may not do
@@ -129,19 +135,9 @@ func update(ctx context.Context, tx bun.IDB, model any, cols ...string) error {
 	return err
 }
 
-// row is a billing row (a payment, an instalment, a Stripe customer).
-type row interface {
-	// fields are its wire fields and values, for the journal's diffs.
-	fields() map[string]any
-	// created sets its creation (and last update) time.
-	created(t time.Time)
-	// key is its id.
-	key() int64
-}
-
 // insert writes r, new and validated, and journals its creation as
 // objectType; taken is the answer to a duplicate of one of its keys.
-func (s *Service) insert(ctx context.Context, tx bun.IDB, r row, objectType string, taken *errs.Error) error {
+func (s *Service) insert(ctx context.Context, tx bun.IDB, r billingRow, objectType string, taken *errs.Error) error {
 	r.created(now())
 	if _, err := tx.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
 		return writeError(err, taken)

@@ -216,7 +216,7 @@ func (w *Worker) claim(ctx context.Context) ([]claimed, string, error) {
 	idb := w.db
 	t := now()
 	token := newToken()
-	due := idb.NewSelect().Model((*Delivery)(nil)).Column("wd.id").
+	due := idb.NewSelect().Model((*Delivery)(nil)).Column("wd.account_id", "wd.id").
 		Where("wd.status = ?", StatusPending).
 		Where("wd.next_attempt_at <= ?", t).
 		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
@@ -230,7 +230,8 @@ func (w *Worker) claim(ctx context.Context) ([]claimed, string, error) {
 	res, err := idb.NewUpdate().Model((*Delivery)(nil)).
 		Set("locked_until = ?", t.Add(w.lease())).
 		Set("claim = ?", token).
-		Where("id IN (?)", due).
+		// By (account_id, id), the key: a delivery is its account's.
+		Where("(account_id, id) IN (?)", due).
 		Exec(ctx)
 	if err != nil {
 		return nil, "", err
@@ -267,6 +268,7 @@ func (w *Worker) deliver(ctx context.Context, c *claimed, token string) {
 		Set("last_attempt_at = ?", t).
 		Set("locked_until = NULL").
 		Set("claim = NULL").
+		Where("account_id = ?", c.AccountID).
 		Where("id = ?", c.ID).
 		Where("claim = ?", token)
 	if code != 0 {

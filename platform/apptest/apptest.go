@@ -112,6 +112,13 @@ func New(t testing.TB, modules fx.Option, opts ...Option) *App {
 		_ = a.AppDB.Close()
 		_ = a.DB.Close()
 	})
+	// Every statement the test runs, the API's and the test's own, ties the
+	// tenant tables it joins by account_id (docs/operations.md, Citus).
+	tenant, err := dbtest.TenantTables(context.Background(), a.DB)
+	if err != nil {
+		t.Fatalf("apptest: %v", err)
+	}
+	dbtest.CheckJoins(t, tenant, a.DB, a.AppDB)
 	return a
 }
 

@@ -15,7 +15,8 @@ type Event struct {
 	bun.BaseModel `bun:"table:audit_events,alias:ae"`
 
 	ID int64 `bun:",pk,autoincrement"`
-	// AccountID is nil only for a failed login with an unknown email.
+	// AccountID is nil only for a failed login with an unknown email, an
+	// event kept in audit_events_no_account.
 	AccountID  *int64 `bun:"account_id"`
 	ActorID    *int64 `bun:"actor_id"`
 	Action     string `bun:",notnull"`

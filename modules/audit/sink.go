@@ -35,7 +35,13 @@ func (s *Sink) Write(ctx context.Context, tx bun.IDB, e *journal.Entry) error {
 	}
 	ev := &Event{AccountID: nonZero(e.AccountID), ActorID: nonZero(e.ActorID), Action: e.Action, ObjectType: e.ObjectType,
 		ObjectID: nonZero(e.ObjectID), Changes: raw, RequestID: e.RequestID, IP: e.IP, At: e.At.UTC()}
-	_, err = tx.NewInsert().Model(ev).Exec(ctx)
+	q := tx.NewInsert().Model(ev)
+	if ev.AccountID == nil {
+		// Of no account (a failed login with nobody's email): the owner's
+		// table, which no account lists (docs/audit.md).
+		q = q.ModelTableExpr("audit_events_no_account AS ae").ExcludeColumn("account_id")
+	}
+	_, err = q.Exec(ctx)
 	return err
 }
 

@@ -20,15 +20,17 @@ const overdueBatch = 200
 // cross-account work by the system: it reads every account's instalments as
 // the database owner; fn does each one's work in its own account.
 func (s *Service) EachOverdue(ctx context.Context, day httpx.Date, skip func(accountID, id bun.Ident) *bun.SelectQuery, fn func(accountID, id int64) error) error {
-	afterID := int64(0)
+	// In the order of the instalments' key, (account_id, id): one account
+	// after the other.
+	var afterAccount, afterID int64
 	for {
 		var due []Instalment
 		err := s.owner.NewSelect().Model(&due).Column("id", "account_id").
 			Where("ins.status = ?", "open").
 			Where("ins.schedule_date < ?", day).
-			Where("ins.id > ?", afterID).
+			Where("(ins.account_id, ins.id) > (?, ?)", afterAccount, afterID).
 			Where("NOT EXISTS (?)", skip(bun.Ident("ins.account_id"), bun.Ident("ins.id"))).
-			OrderExpr("ins.id ASC").
+			OrderExpr("ins.account_id ASC, ins.id ASC").
 			Limit(overdueBatch).
 			Scan(ctx)
 		if err != nil {
@@ -38,7 +40,7 @@ func (s *Service) EachOverdue(ctx context.Context, day httpx.Date, skip func(acc
 			if err := fn(ins.AccountID, ins.ID); err != nil {
 				return err
 			}
-			afterID = ins.ID
+			afterAccount, afterID = ins.AccountID, ins.ID
 		}
 		if len(due) < overdueBatch {
 			return nil

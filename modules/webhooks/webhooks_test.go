@@ -633,3 +633,39 @@ func TestPaymentAndInstalmentEvents(t *testing.T) {
 		t.Fatalf("instalment.overdue = %v", obj)
 	}
 }
+
+// The overdue scan reads every account's instalments in batches, in the
+// order of their key (account_id, id): instalments of two accounts
+// created in turn, more than a batch in all, are each announced once.
+func TestOverdueScanCoversEveryAccountPastABatch(t *testing.T) {
+	e := newEnv(t, nil, fast)
+	const each = 130 // two accounts: more than one batch of the scan
+	accounts := []int64{}
+	var clients []map[string]any
+	var tokens []string
+	for _, name := range []string{"Acme", "Globex"} {
+		a := e.Account(name)
+		accounts = append(accounts, a.ID)
+		tokens = append(tokens, a.Owner.Token)
+		clients = append(clients, apptest.Expect(t, e.Post(a.Owner.Token, "/api/clients/", map[string]any{
+			"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}), http.StatusCreated).Map(t))
+	}
+	for n := 1; n <= each; n++ {
+		for i, tok := range tokens {
+			apptest.Expect(t, e.Post(tok, "/api/installments/", map[string]any{"client": clients[i]["id"], "amount": "10.00",
+				"currency": "USD", "schedule_date": "2020-01-01", "instalment_number": n, "status": "open"}), http.StatusCreated)
+		}
+	}
+	if n, err := e.Worker.ScanOverdue(context.Background(), time.Now()); err != nil || n != 2*each {
+		t.Fatalf("scan announced %d (%v), want %d", n, err, 2*each)
+	}
+	if n, err := e.Worker.ScanOverdue(context.Background(), time.Now()); err != nil || n != 0 {
+		t.Fatalf("second scan announced %d (%v), want 0", n, err)
+	}
+	for _, acc := range accounts {
+		n, err := e.DB.NewSelect().Table("webhook_overdue_instalments").Where("account_id = ?", acc).Count(context.Background())
+		if err != nil || n != each {
+			t.Fatalf("account %d: %d instalments announced (%v), want %d", acc, n, err, each)
+		}
+	}
+}

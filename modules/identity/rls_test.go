@@ -163,6 +163,8 @@ func TestRowLevelSecurity(t *testing.T) {
 		"UPDATE audit_events SET action = 'forged'",
 		"DELETE FROM audit_events",
 		"SELECT count(*) FROM login_failures",
+		"SELECT count(*) FROM audit_events_no_account",
+		"SELECT crm_key_by_account('clients')",
 	} {
 		refused(acme, sql, "42501")
 	}

@@ -14,7 +14,7 @@ import (
 const overdueBatch = 200
 
 // EachOverdue calls fn with the account and id of each open instalment
-// scheduled before day, in id order, except those skip selects a row for:
+// scheduled before day, in (account_id, id) order, except those skip selects a row for:
 // skip builds a subquery from an instalment's account and id columns (the
 // scan's record of what it already announced). This is deliberate
 // cross-account work by the system: it reads every account's instalments as

@@ -25,7 +25,14 @@ BEGIN
 END;
 INSERT INTO audit_events_no_account (actor_id, action, object_type, object_id, changes, request_id, ip, at)
 SELECT actor_id, action, object_type, object_id, changes, request_id, ip, at FROM audit_events WHERE account_id IS NULL ORDER BY id;
-CREATE TABLE audit_events_new (
+ALTER TABLE audit_events RENAME TO audit_events_old;
+DROP INDEX audit_events_account_at;
+DROP INDEX audit_events_account_actor;
+DROP INDEX audit_events_account_object;
+DROP INDEX audit_events_account_action;
+DROP TRIGGER audit_events_no_update;
+DROP TRIGGER audit_events_no_delete;
+CREATE TABLE audit_events (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id  INTEGER NOT NULL REFERENCES accounts (id),
     actor_id    INTEGER,
@@ -38,11 +45,10 @@ CREATE TABLE audit_events_new (
     at          TIMESTAMP NOT NULL,
     UNIQUE (account_id, id)
 );
-INSERT INTO sqlite_sequence (name, seq) SELECT 'audit_events_new', seq FROM sqlite_sequence WHERE name = 'audit_events';
-INSERT INTO audit_events_new (id, account_id, actor_id, action, object_type, object_id, changes, request_id, ip, at)
-SELECT id, account_id, actor_id, action, object_type, object_id, changes, request_id, ip, at FROM audit_events WHERE account_id IS NOT NULL;
-DROP TABLE audit_events;
-ALTER TABLE audit_events_new RENAME TO audit_events;
+INSERT INTO sqlite_sequence (name, seq) SELECT 'audit_events', seq FROM sqlite_sequence WHERE name = 'audit_events_old';
+INSERT INTO audit_events (id, account_id, actor_id, action, object_type, object_id, changes, request_id, ip, at)
+SELECT id, account_id, actor_id, action, object_type, object_id, changes, request_id, ip, at FROM audit_events_old WHERE account_id IS NOT NULL;
+DROP TABLE audit_events_old;
 CREATE INDEX audit_events_account_at ON audit_events (account_id, at, id);
 CREATE INDEX audit_events_account_actor ON audit_events (account_id, actor_id, at);
 CREATE INDEX audit_events_account_object ON audit_events (account_id, object_type, object_id, at);

@@ -1,7 +1,9 @@
 -- A session's key includes its account (docs/operations.md, Citus), as on
 -- PostgreSQL. SQLite changes a key by rebuilding the table; nothing
 -- references sessions.
-CREATE TABLE sessions_new (
+ALTER TABLE sessions RENAME TO sessions_old;
+DROP INDEX sessions_employee;
+CREATE TABLE sessions (
     id          TEXT NOT NULL,
     account_id  INTEGER NOT NULL,
     employee_id INTEGER NOT NULL,
@@ -12,8 +14,7 @@ CREATE TABLE sessions_new (
     PRIMARY KEY (account_id, id),
     FOREIGN KEY (account_id, employee_id) REFERENCES employees (account_id, id) ON DELETE CASCADE
 );
-INSERT INTO sessions_new (id, account_id, employee_id, created_at, expires_at, revoked_at, ip)
-SELECT id, account_id, employee_id, created_at, expires_at, revoked_at, ip FROM sessions;
-DROP TABLE sessions;
-ALTER TABLE sessions_new RENAME TO sessions;
+INSERT INTO sessions (id, account_id, employee_id, created_at, expires_at, revoked_at, ip)
+SELECT id, account_id, employee_id, created_at, expires_at, revoked_at, ip FROM sessions_old;
+DROP TABLE sessions_old;
 CREATE INDEX sessions_employee ON sessions (account_id, employee_id) WHERE revoked_at IS NULL;

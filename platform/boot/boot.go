@@ -29,6 +29,7 @@ import (
 	"crm/policies"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 	"go.uber.org/fx"
 )
@@ -164,28 +165,33 @@ type Topology []any
 // owner's, the login role and whether a pooler answers. A pooler in
 // statement mode, which cannot keep a transaction together, is refused
 // before anything runs through it.
-func inspect(ctx context.Context, cfg config.Config, ownerURL string) (Topology, error) {
+func inspect(ctx context.Context, cfg config.Config, ownerURL string) (Topology, map[string]bool, error) {
 	if DatabaseKind(cfg.DatabaseURL) == "sqlite" {
-		return Topology{"database", "sqlite", "file", db.SQLitePath(cfg.DatabaseURL)}, nil
+		return Topology{"database", "sqlite", "file", db.SQLitePath(cfg.DatabaseURL)}, nil, nil
 	}
 	top := Topology{"database", "postgres"}
 	seen := map[string]db.Topology{}
+	pooled := map[string]bool{}
 	for _, u := range []struct{ setting, url string }{{"CRM_DATABASE_URL", cfg.DatabaseURL}, {"CRM_DB_OWNER_URL", ownerURL}} {
 		t, ok := seen[u.url]
 		if !ok {
+			// A URL of the wrong form is refused before anything is sent.
+			if _, err := pgx.ParseConfig(u.url); err != nil {
+				return nil, nil, urlError(cfg, u.url, err)
+			}
 			var err error
 			t, err = db.Inspect(ctx, u.url)
 			if errors.Is(err, db.ErrStatementPooling) {
-				return nil, &config.Error{Setting: u.setting, Problem: "reaches a pooler in statement mode, which cannot keep a transaction on one connection: set its pool_mode to transaction (or session)"}
+				return nil, nil, &config.Error{Setting: u.setting, Problem: "reaches a pooler in statement mode, which cannot keep a transaction on one connection: set its pool_mode to transaction (or session)"}
 			}
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", u.setting, err)
+				return nil, nil, fmt.Errorf("%s: %w", u.setting, err)
 			}
-			seen[u.url] = t
+			seen[u.url], pooled[u.url] = t, t.Pooled
 		}
 		top = append(top, slog.Group(strings.ToLower(strings.TrimPrefix(u.setting, "CRM_")), "login", t.Login, "pooled", t.Pooled))
 	}
-	return append(top, "serving_role", cmp.Or(cfg.DBAppRole, "the login role (CRM_DB_APP_ROLE is empty: no row-level security)")), nil
+	return append(top, "serving_role", cmp.Or(cfg.DBAppRole, "the login role (CRM_DB_APP_ROLE is empty: no row-level security)")), pooled, nil
 }
 
 // NewLogger is a JSON slog logger on stderr.
@@ -212,10 +218,13 @@ type dbIn struct {
 // is both. Neither keeps session state, so either URL may be a transaction
 // pooler.
 func OpenDB(in dbIn) (*bun.DB, db.Owner, Topology, error) {
-	// The pools first: opening one connects to nothing, and refuses a URL
-	// of the wrong form before anything is sent to it.
 	ownerURL := cmp.Or(in.Config.DBOwnerURL, in.Config.DatabaseURL)
-	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole, RandomPageCost: in.Config.RandomPageCost()}
+	top, pooled, err := inspect(context.Background(), in.Config, ownerURL)
+	if err != nil {
+		return nil, db.Owner{}, nil, err
+	}
+	opts := db.Options{MaxOpenConns: in.Config.DBMaxOpenConns, Role: in.Config.DBAppRole, RandomPageCost: in.Config.RandomPageCost(),
+		Pooled: pooled[in.Config.DatabaseURL]}
 	d, err := db.Open(in.Config.DatabaseURL, opts)
 	if err != nil {
 		return nil, db.Owner{}, nil, urlError(in.Config, in.Config.DatabaseURL, err)
@@ -225,21 +234,13 @@ func OpenDB(in dbIn) (*bun.DB, db.Owner, Topology, error) {
 	if db.DialectOf(d) == db.Postgres && (opts.Role != "" || ownerURL != in.Config.DatabaseURL) {
 		// The owner's work is small (login, the webhook worker, the
 		// overdue scan): a quarter of the pool.
-		o, err := db.Open(ownerURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4), Owner: true})
+		o, err := db.Open(ownerURL, db.Options{MaxOpenConns: max(2, opts.MaxOpenConns/4), Owner: true, Pooled: pooled[ownerURL]})
 		if err != nil {
 			_ = d.Close()
 			return nil, db.Owner{}, nil, urlError(in.Config, ownerURL, err)
 		}
 		in.LC.Append(fx.StopHook(func() error { return o.Close() }))
 		owner = db.Owner{DB: o}
-	}
-	top, err := inspect(context.Background(), in.Config, ownerURL)
-	if err != nil {
-		_ = d.Close()
-		if owner.DB != d {
-			_ = owner.DB.Close()
-		}
-		return nil, db.Owner{}, nil, err
 	}
 	if in.Config.AutoMigrate || db.DialectOf(d) == db.SQLite {
 		if err := db.Migrate(context.Background(), owner.DB, in.Migrations, in.Log); err != nil {

@@ -101,7 +101,7 @@ type settingsDriver struct{ driver.Driver }
 func ours(d *sql.DB) bool { _, ok := d.Driver().(settingsDriver); return ok }
 
 func (c settingsConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	dc, err := c.Connector.Connect(ctx)
+	dc, err := c.Connector.Connect(context.WithValue(ctx, connectingKey{}, true))
 	if err != nil {
 		return nil, err
 	}

@@ -58,6 +58,13 @@ type Options struct {
 	// Owner marks the pool of the tables' owner: it sets nothing, whatever
 	// the context of a query (db.Owner).
 	Owner bool
+	// Pooled: the URL is a transaction pooler (Inspect). A query whose
+	// context ends is then never cancelled with a cancel request (pgx sends
+	// one when it drops such a connection): through a pooler it reaches
+	// whatever the server connection runs by then, and PgBouncer before
+	// 1.20.1 can crash on it (its issue #822). The connection is closed
+	// instead, which the pooler sees.
+	Pooled bool
 }
 
 // Open opens the database named by rawURL: "sqlite:PATH" (or empty, for the
@@ -85,6 +92,15 @@ func Open(rawURL string, opts Options) (*bun.DB, error) {
 		if !strings.Contains(rawURL, "default_query_exec_mode=") {
 			cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 		}
+		if opts.Pooled {
+			dial := cfg.DialFunc
+			cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if ctx.Value(connectingKey{}) == nil {
+					return nil, errNoCancelRequest
+				}
+				return dial(ctx, network, addr)
+			}
+		}
 		sqldb := sql.OpenDB(settingsConnector{Connector: stdlib.GetConnector(*cfg), settings: poolSettings(opts)})
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 		sqldb.SetMaxIdleConns(opts.MaxOpenConns)
@@ -94,6 +110,12 @@ func Open(rawURL string, opts Options) (*bun.DB, error) {
 		return nil, fmt.Errorf("db: CRM_DATABASE_URL must start with sqlite: or postgres://")
 	}
 }
+
+// connectingKey marks the context of a connection's dial (settingsConnector);
+// any other dial of a pooled pool's connection is pgx's cancel request.
+type connectingKey struct{}
+
+var errNoCancelRequest = errors.New("db: no cancel request through a transaction pooler")
 
 // poolSettings quotes what the pool's transactions and statements set
 // (begin.go).

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"crm/platform/apptest"
 	"crm/platform/dbtest"
 )
 
@@ -98,30 +99,12 @@ func runCRM(t *testing.T, env []string, args ...string) string {
 	return string(out)
 }
 
-// syncBuffer is a bytes.Buffer safe for a child's output and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serverProcess is a running `crm serve`.
 type serverProcess struct {
 	cmd    *exec.Cmd
 	addr   string
 	base   string
-	output *syncBuffer
+	output *apptest.Buffer
 	done   chan struct{} // closed when the process has ended
 	err    error         // Wait's result, once done is closed
 }
@@ -141,7 +124,7 @@ func freeAddr(t *testing.T) string {
 func startServe(t *testing.T, env []string) *serverProcess {
 	t.Helper()
 	addr := freeAddr(t)
-	p := &serverProcess{addr: addr, base: "http://" + addr, output: &syncBuffer{}, done: make(chan struct{})}
+	p := &serverProcess{addr: addr, base: "http://" + addr, output: &apptest.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(crmBinary(t), "serve")
 	p.cmd.Env = append(env, "CRM_HTTP_ADDR="+addr)
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output

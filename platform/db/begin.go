@@ -152,10 +152,7 @@ func (c *settingsConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driv
 		if pc.PgConn().TxStatus() != 'I' {
 			_ = pc.Close(context.Background())
 		}
-		if pgconn.SafeToRetry(err) {
-			return nil, driver.ErrBadConn
-		}
-		return nil, err
+		return nil, retryable(err)
 	}
 	return pgxTx{ctx, tx}, nil
 }
@@ -186,39 +183,51 @@ func (c *settingsConn) prefixed(ctx context.Context, query string, args []driver
 	return set + "; " + query, nil
 }
 
-func (c *settingsConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+// retryable is err as database/sql expects it: ErrBadConn when nothing was
+// sent, so it retries on another connection.
+func retryable(err error) error {
+	if pgconn.SafeToRetry(err) {
+		return driver.ErrBadConn
+	}
+	return err
+}
+
+// message is the connection to send a prefixed statement on, or nil when
+// the statement needs no prefix (then pgx's own path serves it).
+func (c *settingsConn) message(ctx context.Context, query string, args []driver.NamedValue) (*pgconn.PgConn, string, error) {
 	msg, err := c.prefixed(ctx, query, args)
 	if err != nil || msg == "" {
-		if err != nil {
-			return nil, err
-		}
-		return c.pgxConn.ExecContext(ctx, query, args)
+		return nil, "", err
 	}
 	pc := c.Conn().PgConn()
 	if pc.IsClosed() {
-		return nil, driver.ErrBadConn
+		return nil, "", driver.ErrBadConn
+	}
+	return pc, msg, nil
+}
+
+func (c *settingsConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	pc, msg, err := c.message(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	if pc == nil {
+		return c.pgxConn.ExecContext(ctx, query, args)
 	}
 	results, err := pc.Exec(ctx, msg).ReadAll()
 	if err != nil {
-		if pgconn.SafeToRetry(err) {
-			return nil, driver.ErrBadConn
-		}
-		return nil, err
+		return nil, retryable(err)
 	}
 	return driver.RowsAffected(results[len(results)-1].CommandTag.RowsAffected()), nil
 }
 
 func (c *settingsConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	msg, err := c.prefixed(ctx, query, args)
-	if err != nil || msg == "" {
-		if err != nil {
-			return nil, err
-		}
-		return c.pgxConn.QueryContext(ctx, query, args)
+	pc, msg, err := c.message(ctx, query, args)
+	if err != nil {
+		return nil, err
 	}
-	pc := c.Conn().PgConn()
-	if pc.IsClosed() {
-		return nil, driver.ErrBadConn
+	if pc == nil {
+		return c.pgxConn.QueryContext(ctx, query, args)
 	}
 	mrr := pc.Exec(ctx, msg)
 	fail := func() (driver.Rows, error) {
@@ -226,10 +235,7 @@ func (c *settingsConn) QueryContext(ctx context.Context, query string, args []dr
 		if err == nil {
 			err = errors.New("db: a statement gave no result")
 		}
-		if pgconn.SafeToRetry(err) {
-			return nil, driver.ErrBadConn
-		}
-		return nil, err
+		return nil, retryable(err)
 	}
 	// The settings' own result, then the statement's.
 	if !mrr.NextResult() {

@@ -23,8 +23,9 @@ import (
 // (the app role, the request's account, the planner's random_page_cost) as
 // set_config(…, true), which ends with its transaction:
 //
-//   - a transaction begins with "BEGIN; SELECT set_config(…)": one message,
-//     one round trip;
+//   - a transaction's "BEGIN; SELECT set_config(…)" is sent with its first
+//     statement, in one message: no round trip of its own (a transaction
+//     that sends nothing sends no BEGIN either);
 //   - a statement outside a transaction (a read-only request's query, on
 //     the connection the request holds) goes
 //     as "SELECT set_config(…); <statement>": one message, which PostgreSQL
@@ -118,12 +119,15 @@ type settingsConn struct {
 	// account is the account of the read-only request that holds the
 	// connection (request.go), "" when none does: its statements carry it.
 	account string
+	// begin is the start of the transaction the connection is in while it
+	// is not sent yet: it goes before the transaction's first statement.
+	begin string
 }
 
 // ResetSession runs each time database/sql hands out a connection it had
 // before: whoever takes it is no request's reader until it says so.
 func (c *settingsConn) ResetSession(ctx context.Context) error {
-	c.account = ""
+	c.account, c.begin = "", ""
 	return c.pgxConn.ResetSession(ctx)
 }
 
@@ -141,46 +145,80 @@ func (c *settingsConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driv
 	if opts != (driver.TxOptions{}) {
 		return nil, errors.New("db: the API's pool runs its transactions with the default options")
 	}
-	pc := c.Conn()
-	if pc.IsClosed() {
+	if c.Conn().IsClosed() {
 		return nil, driver.ErrBadConn
 	}
-	tx, err := pc.BeginTx(ctx, pgx.TxOptions{BeginQuery: "BEGIN; " + set})
-	if err != nil {
-		// BEGIN may have passed and the settings failed: never hand the
-		// pool a connection left inside a transaction.
-		if pc.PgConn().TxStatus() != 'I' {
-			_ = pc.Close(context.Background())
-		}
-		return nil, retryable(err)
-	}
-	return pgxTx{ctx, tx}, nil
+	c.begin = "BEGIN; " + set
+	return &settingsTx{c: c, ctx: ctx}, nil
 }
 
-type pgxTx struct {
+// settingsTx ends a transaction begun by settingsConn.BeginTx, as pgx's own
+// Commit and Rollback do; one that never sent its BEGIN has nothing to end.
+type settingsTx struct {
+	c   *settingsConn
 	ctx context.Context
-	tx  pgx.Tx
 }
 
-func (t pgxTx) Commit() error   { return t.tx.Commit(t.ctx) }
-func (t pgxTx) Rollback() error { return t.tx.Rollback(t.ctx) }
+func (t *settingsTx) Commit() error { return t.end("commit") }
 
-// prefixed is the message of a statement outside a transaction with its
-// settings before it, or "" when it needs none.
-func (c *settingsConn) prefixed(ctx context.Context, query string, args []driver.NamedValue) (string, error) {
-	if c.inTx() {
-		return "", nil
+func (t *settingsTx) Rollback() error { return t.end("rollback") }
+
+func (t *settingsTx) end(statement string) error {
+	c := t.c
+	if c.begin != "" {
+		c.begin = ""
+		return nil
 	}
-	set := c.settings.sql(c.account)
-	if set == "" {
-		return "", nil
+	tag, err := c.Conn().Exec(t.ctx, statement)
+	if err != nil {
+		// Never hand the pool a connection left inside a transaction.
+		if statement == "rollback" || c.inTx() {
+			_ = c.Conn().Close(context.Background())
+		}
+		return err
+	}
+	if statement == "commit" && tag.String() == "ROLLBACK" {
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// prefixed is the message of a statement with what must go before it (the
+// transaction's BEGIN not sent yet, or outside a transaction the settings)
+// and the number of results that puts before the statement's; "" when
+// nothing goes before it.
+func (c *settingsConn) prefixed(ctx context.Context, query string, args []driver.NamedValue) (string, int, error) {
+	prefix, results := c.begin, 2
+	if prefix == "" {
+		if c.inTx() {
+			return "", 0, nil
+		}
+		prefix, results = c.settings.sql(c.account), 1
+		if prefix == "" {
+			return "", 0, nil
+		}
 	}
 	if len(args) > 0 {
 		// Bun writes its values into the text; a statement with separate
 		// arguments would need them quoted here, which nothing asks for.
-		return "", errors.New("db: a statement on the API's pool outside a transaction must carry its values in its text")
+		if c.begin != "" {
+			// In a transaction its BEGIN goes first, alone.
+			return "", 0, c.sendBegin(ctx)
+		}
+		return "", 0, errors.New("db: a statement on the API's pool outside a transaction must carry its values in its text")
 	}
-	return set + "; " + query, nil
+	c.begin = ""
+	return prefix + "; " + query, results, nil
+}
+
+// sendBegin sends the transaction's BEGIN on its own.
+func (c *settingsConn) sendBegin(ctx context.Context) error {
+	begin := c.begin
+	c.begin = ""
+	if _, err := c.Conn().PgConn().Exec(ctx, begin).ReadAll(); err != nil {
+		return err
+	}
+	return nil
 }
 
 // retryable is err as database/sql expects it: ErrBadConn when nothing was
@@ -192,37 +230,48 @@ func retryable(err error) error {
 	return err
 }
 
-// message is the connection to send a prefixed statement on, or nil when
-// the statement needs no prefix (then pgx's own path serves it).
-func (c *settingsConn) message(ctx context.Context, query string, args []driver.NamedValue) (*pgconn.PgConn, string, error) {
-	msg, err := c.prefixed(ctx, query, args)
-	if err != nil || msg == "" {
-		return nil, "", err
-	}
+// message is the connection to send a prefixed statement on and the number
+// of results before the statement's, or nil when the statement needs no
+// prefix (then pgx's own path serves it).
+func (c *settingsConn) message(ctx context.Context, query string, args []driver.NamedValue) (*pgconn.PgConn, string, int, error) {
 	pc := c.Conn().PgConn()
 	if pc.IsClosed() {
-		return nil, "", driver.ErrBadConn
+		return nil, "", 0, driver.ErrBadConn
 	}
-	return pc, msg, nil
+	msg, results, err := c.prefixed(ctx, query, args)
+	if err != nil || msg == "" {
+		return nil, "", 0, err
+	}
+	return pc, msg, results, nil
+}
+
+// failed is err of a statement inside a transaction or outside one:
+// database/sql retries a statement outside one on another connection when
+// nothing was sent; inside one, it cannot.
+func (c *settingsConn) failed(err error, results int) error {
+	if results == 1 {
+		return retryable(err)
+	}
+	return err
 }
 
 func (c *settingsConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	pc, msg, err := c.message(ctx, query, args)
+	pc, msg, results, err := c.message(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
 	if pc == nil {
 		return c.pgxConn.ExecContext(ctx, query, args)
 	}
-	results, err := pc.Exec(ctx, msg).ReadAll()
+	all, err := pc.Exec(ctx, msg).ReadAll()
 	if err != nil {
-		return nil, retryable(err)
+		return nil, c.failed(err, results)
 	}
-	return driver.RowsAffected(results[len(results)-1].CommandTag.RowsAffected()), nil
+	return driver.RowsAffected(all[len(all)-1].CommandTag.RowsAffected()), nil
 }
 
 func (c *settingsConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	pc, msg, err := c.message(ctx, query, args)
+	pc, msg, results, err := c.message(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
@@ -235,14 +284,16 @@ func (c *settingsConn) QueryContext(ctx context.Context, query string, args []dr
 		if err == nil {
 			err = errors.New("db: a statement gave no result")
 		}
-		return nil, retryable(err)
+		return nil, c.failed(err, results)
 	}
-	// The settings' own result, then the statement's.
-	if !mrr.NextResult() {
-		return fail()
-	}
-	if _, err := mrr.ResultReader().Close(); err != nil {
-		return fail()
+	// What went before (BEGIN, the settings), then the statement.
+	for range results {
+		if !mrr.NextResult() {
+			return fail()
+		}
+		if _, err := mrr.ResultReader().Close(); err != nil {
+			return fail()
+		}
 	}
 	if !mrr.NextResult() {
 		return fail()

@@ -9,6 +9,7 @@ import (
 	"crm/platform/httpx"
 	"crm/platform/journal"
 	"crm/platform/money"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -33,7 +34,7 @@ type InstalmentFilter struct {
 	Status        string
 }
 
-var instalmentOrdering = httpx.Ordering{
+var instalmentOrdering = page.Ordering{
 	Fields: map[string]string{
 		"id": "ins.id", "client": "ins.client_id", "client_package": "ins.client_package_id", "amount": "ins.amount_cents",
 		"currency": "ins.currency", "schedule_date": "ins.schedule_date", "status": "ins.status",
@@ -111,21 +112,13 @@ func checkNumber(ctx context.Context, idb bun.IDB, i *Instalment) error {
 
 // ListInstalments returns a page of the instalments the caller can read
 // that match f.
-func (s *Service) ListInstalments(ctx context.Context, f InstalmentFilter, p *httpx.ListParams) (*httpx.PageOutput[Instalment], error) {
+func (s *Service) ListInstalments(ctx context.Context, f InstalmentFilter, r page.Request) (page.Result[Instalment], error) {
 	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Instalment)(nil)), "instalments")
 	if err != nil {
-		return nil, err
+		return page.Result[Instalment]{}, err
 	}
-	if f.Client != 0 {
-		q = q.Where("ins.client_id = ?", f.Client)
-	}
-	if f.ClientPackage != 0 {
-		q = q.Where("ins.client_package_id = ?", f.ClientPackage)
-	}
-	if f.Status != "" {
-		q = q.Where("ins.status = ?", f.Status)
-	}
-	return httpx.List[Instalment](ctx, q, p, instalmentOrdering)
+	q = page.Equal(page.Equal(q, "ins.client_id", f.Client), "ins.client_package_id", f.ClientPackage)
+	return page.List[Instalment](ctx, page.Equal(q, "ins.status", f.Status), r, instalmentOrdering)
 }
 
 // GetInstalment returns one instalment the caller can read.

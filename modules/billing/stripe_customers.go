@@ -8,6 +8,7 @@ import (
 	"crm/platform/errs"
 	"crm/platform/httpx"
 	"crm/platform/journal"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -28,7 +29,7 @@ type StripeCustomerFilter struct {
 	Status string
 }
 
-var stripeCustomerOrdering = httpx.Ordering{
+var stripeCustomerOrdering = page.Ordering{
 	Fields: map[string]string{
 		"id": "sc.id", "client": "sc.client_id", "stripe_customer_id": "sc.stripe_customer_id", "email": "sc.email",
 		"status": "sc.status", "created_at": "sc.created_at", "updated_at": "sc.updated_at",
@@ -83,18 +84,13 @@ func checkCustomerID(ctx context.Context, idb bun.IDB, c *StripeCustomer) error 
 
 // ListStripeCustomers returns a page of the Stripe customers the caller can
 // read that match f.
-func (s *Service) ListStripeCustomers(ctx context.Context, f StripeCustomerFilter, p *httpx.ListParams) (*httpx.PageOutput[StripeCustomer], error) {
+func (s *Service) ListStripeCustomers(ctx context.Context, f StripeCustomerFilter, r page.Request) (page.Result[StripeCustomer], error) {
 	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*StripeCustomer)(nil)), "stripe_customers")
 	if err != nil {
-		return nil, err
+		return page.Result[StripeCustomer]{}, err
 	}
-	if f.Client != 0 {
-		q = q.Where("sc.client_id = ?", f.Client)
-	}
-	if f.Status != "" {
-		q = q.Where("sc.status = ?", f.Status)
-	}
-	return httpx.List[StripeCustomer](ctx, q, p, stripeCustomerOrdering)
+	q = page.Equal(page.Equal(q, "sc.client_id", f.Client), "sc.status", f.Status)
+	return page.List[StripeCustomer](ctx, q, r, stripeCustomerOrdering)
 }
 
 // GetStripeCustomer returns one Stripe customer the caller can read.

@@ -11,8 +11,8 @@ import (
 	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
-	"crm/platform/httpx"
 	"crm/platform/journal"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -87,7 +87,7 @@ type ListFilter struct {
 	Search string
 }
 
-var employeeOrdering = httpx.Ordering{
+var employeeOrdering = page.Ordering{
 	Fields: map[string]string{"id": "e.id", "name": "e.name", "email": "e.email", "role": "e.role",
 		"date_joined": "e.date_joined", "last_login": "e.last_login", "is_active": "e.is_active"},
 	Default:  "-date_joined",
@@ -95,14 +95,12 @@ var employeeOrdering = httpx.Ordering{
 }
 
 // List returns a page of the account's employees.
-func (s *Service) List(ctx context.Context, f ListFilter, p *httpx.ListParams) (*httpx.PageOutput[EmployeeView], error) {
+func (s *Service) List(ctx context.Context, f ListFilter, r page.Request) (page.Result[EmployeeView], error) {
 	q, err := authz.Visible(ctx, s.authz, "employees", db.Use(ctx, s.db).NewSelect().Model((*Employee)(nil)), ownRow(ctx))
 	if err != nil {
-		return nil, err
+		return page.Result[EmployeeView]{}, err
 	}
-	if f.Role != "" {
-		q = q.Where("e.role = ?", f.Role)
-	}
+	q = page.Equal(q, "e.role", f.Role)
 	switch f.Status {
 	case "":
 	case "active":
@@ -110,23 +108,16 @@ func (s *Service) List(ctx context.Context, f ListFilter, p *httpx.ListParams) (
 	case "inactive":
 		q = q.Where("e.is_active = ?", false)
 	default:
-		return nil, errs.Invalid("status", "Must be active or inactive.")
+		return page.Result[EmployeeView]{}, errs.Invalid("status", "Must be active or inactive.")
 	}
 	if f.Search != "" {
-		pat := httpx.LikePattern(f.Search)
+		pat := page.LikePattern(f.Search)
 		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.Where(`lower(e.name) LIKE ? ESCAPE '\'`, pat).WhereOr(`e.email LIKE ? ESCAPE '\'`, pat)
 		})
 	}
-	page, err := httpx.List[Employee](ctx, q, p, employeeOrdering)
-	if err != nil {
-		return nil, err
-	}
-	out := &httpx.PageOutput[EmployeeView]{Body: httpx.Page[EmployeeView]{Count: page.Body.Count, Next: page.Body.Next, Previous: page.Body.Previous, Results: make([]EmployeeView, len(page.Body.Results))}}
-	for i := range page.Body.Results {
-		out.Body.Results[i] = page.Body.Results[i].view()
-	}
-	return out, nil
+	employees, err := page.List[Employee](ctx, q, r, employeeOrdering)
+	return page.Map(employees, (*Employee).view), err
 }
 
 // ownRow is the employees table's condition for the scope rule: an

@@ -11,8 +11,8 @@ import (
 	"crm/platform/db"
 	"crm/platform/emailaddr"
 	"crm/platform/errs"
-	"crm/platform/httpx"
 	"crm/platform/journal"
+	"crm/platform/reqctx"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -102,7 +102,7 @@ type LoginUser struct {
 func (s *Service) Login(ctx context.Context, email, password string) (*LoginResult, error) {
 	email = emailaddr.Normalize(email)
 	t := now()
-	ip := httpx.ClientIP(ctx)
+	ip := reqctx.ClientIP(ctx)
 	// The attempt waits for its turn at the hasher before it is counted: one
 	// that the queue outlasts (a 503) checked no password and counts nothing.
 	done, err := s.hasher.acquire(ctx)

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"crm/platform/auth"
-	"crm/platform/httpx"
+	"crm/platform/reqctx"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -85,10 +85,10 @@ func (j *Journal) Record(ctx context.Context, tx bun.IDB, e Entry) error {
 		}
 	}
 	if e.RequestID == "" {
-		e.RequestID = httpx.RequestID(ctx)
+		e.RequestID = reqctx.ID(ctx)
 	}
 	if e.IP == "" {
-		e.IP = httpx.ClientIP(ctx)
+		e.IP = reqctx.ClientIP(ctx)
 	}
 	if e.At.IsZero() {
 		e.At = time.Now().UTC().Truncate(time.Microsecond)

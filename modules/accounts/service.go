@@ -65,7 +65,7 @@ func (s *Service) CreateWithOwner(ctx context.Context, name, email, password str
 		if acc, err = Create(ctx, tx, name); err != nil {
 			return err
 		}
-		if err := s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "account", ObjectID: acc.ID, AccountID: acc.ID, Object: acc}); err != nil {
+		if err := s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Account, ObjectID: acc.ID, AccountID: acc.ID, Object: acc}); err != nil {
 			return err
 		}
 		owner, err = s.owners.CreateOwner(ctx, tx, acc.ID, acc.Name, email, password)
@@ -170,7 +170,7 @@ func (s *Service) Update(ctx context.Context, id int64, name *string) (*Account,
 		if err := s.owners.AccountRenamed(ctx, tx, a.ID); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "account", ObjectID: a.ID, Changes: changes, Object: a})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Update, ObjectType: journal.Account, ObjectID: a.ID, Changes: changes, Object: a})
 	})
 	return out, err
 }

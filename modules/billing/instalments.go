@@ -144,7 +144,7 @@ func (s *Service) CreateInstalment(ctx context.Context, in InstalmentInput) (*In
 		if err := checkNumber(ctx, tx, i); err != nil {
 			return err
 		}
-		return s.insert(ctx, tx, i, "instalment", errNumberTaken())
+		return s.insert(ctx, tx, i, journal.Instalment, errNumberTaken())
 	})
 	if err != nil {
 		return nil, err
@@ -191,11 +191,11 @@ func (s *Service) writeInstalment(ctx context.Context, tx bun.IDB, i *Instalment
 	if err := update(ctx, tx, i, append(cols, "updated_at")...); err != nil {
 		return writeError(err, errNumberTaken())
 	}
-	action := "update"
+	action := journal.Update
 	if _, ok := diff["status"]; ok {
-		action = "status_change"
+		action = journal.StatusChange
 	}
-	return s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: "instalment", ObjectID: i.ID, Changes: diff, Object: i})
+	return s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: journal.Instalment, ObjectID: i.ID, Changes: diff, Object: i})
 }
 
 // DeleteInstalment removes an instalment the caller can read.
@@ -212,6 +212,6 @@ func (s *Service) DeleteInstalment(ctx context.Context, id int64) error {
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "instalment", ObjectID: i.ID, Changes: changes(i.fields(), nil)})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.Instalment, ObjectID: i.ID, Changes: changes(i.fields(), nil)})
 	})
 }

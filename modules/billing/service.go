@@ -138,12 +138,12 @@ func update(ctx context.Context, tx bun.IDB, model any, cols ...string) error {
 
 // insert writes r, new and validated, and journals its creation as
 // objectType; taken is the answer to a duplicate of one of its keys.
-func (s *Service) insert(ctx context.Context, tx bun.IDB, r billingRow, objectType string, taken *errs.Error) error {
+func (s *Service) insert(ctx context.Context, tx bun.IDB, r billingRow, objectType journal.ObjectType, taken *errs.Error) error {
 	r.created(now())
 	if _, err := tx.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
 		return writeError(err, taken)
 	}
-	return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: objectType, ObjectID: r.key(),
+	return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: objectType, ObjectID: r.key(),
 		Changes: changes(nil, r.fields()), Object: r})
 }
 
@@ -387,7 +387,7 @@ func (s *Service) insertPayment(ctx context.Context, tx bun.IDB, p *Payment) err
 			return err
 		}
 	}
-	return s.insert(ctx, tx, p, "payment", errIntentTaken())
+	return s.insert(ctx, tx, p, journal.Payment, errIntentTaken())
 }
 
 // UpdatePayment changes a payment's status. A payment is a financial
@@ -429,7 +429,7 @@ func (s *Service) writePaymentStatus(ctx context.Context, tx bun.IDB, p *Payment
 	if err := update(ctx, tx, p, "status", "updated_at"); err != nil {
 		return err
 	}
-	return s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "payment", ObjectID: p.ID, Changes: diff, Object: p})
+	return s.journal.Record(ctx, tx, journal.Entry{Action: journal.StatusChange, ObjectType: journal.Payment, ObjectID: p.ID, Changes: diff, Object: p})
 }
 
 // ---------------------------------------------------------------- validation

@@ -127,7 +127,7 @@ func (s *Service) insertStripeCustomer(ctx context.Context, tx bun.IDB, c *Strip
 	if err := checkCustomerID(ctx, tx, c); err != nil {
 		return err
 	}
-	return s.insert(ctx, tx, c, "stripe_customer", errCustomerTaken())
+	return s.insert(ctx, tx, c, journal.StripeCustomer, errCustomerTaken())
 }
 
 // UpdateStripeCustomer changes a Stripe customer the caller can read:
@@ -174,7 +174,7 @@ func (s *Service) saveStripeCustomer(ctx context.Context, tx bun.IDB, old, c *St
 	if err := update(ctx, tx, c, "client_id", "stripe_customer_id", "email", "status", "updated_at"); err != nil {
 		return false, writeError(err, errCustomerTaken())
 	}
-	return true, s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "stripe_customer", ObjectID: c.ID, Changes: diff, Object: c})
+	return true, s.journal.Record(ctx, tx, journal.Entry{Action: journal.Update, ObjectType: journal.StripeCustomer, ObjectID: c.ID, Changes: diff, Object: c})
 }
 
 // DeleteStripeCustomer removes a Stripe customer the caller can read.
@@ -191,6 +191,6 @@ func (s *Service) DeleteStripeCustomer(ctx context.Context, id int64) error {
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "stripe_customer", ObjectID: c.ID, Changes: changes(c.fields(), nil)})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.StripeCustomer, ObjectID: c.ID, Changes: changes(c.fields(), nil)})
 	})
 }

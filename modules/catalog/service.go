@@ -136,7 +136,7 @@ func (s *Service) CreatePackage(ctx context.Context, in PackageInput) (*Package,
 		if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "package", ObjectID: p.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Package, ObjectID: p.ID,
 			Changes: changes(nil, p.fields()), Object: p})
 	})
 	if err != nil {
@@ -175,7 +175,7 @@ func (s *Service) UpdatePackage(ctx context.Context, id int64, in PackageInput, 
 			return err
 		}
 		out = &p
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "package", ObjectID: p.ID, Changes: diff, Object: &p})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Update, ObjectType: journal.Package, ObjectID: p.ID, Changes: diff, Object: &p})
 	})
 	return out, err
 }
@@ -211,7 +211,7 @@ func (s *Service) DeletePackage(ctx context.Context, id int64) error {
 			}
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "package", ObjectID: p.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.Package, ObjectID: p.ID,
 			Changes: changes(p.fields(), nil)})
 	})
 }
@@ -381,7 +381,7 @@ func (s *Service) CreateClientPackage(ctx context.Context, in ClientPackageInput
 		if _, err := tx.NewInsert().Model(cp).Returning("id").Exec(ctx); err != nil {
 			return writeError(err)
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "client_package", ObjectID: cp.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.ClientPackage, ObjectID: cp.ID,
 			Changes: changes(nil, cp.fields()), Object: cp})
 	})
 	if err != nil {
@@ -424,7 +424,7 @@ func (s *Service) UpdateClientPackage(ctx context.Context, id int64, in ClientPa
 			return writeError(err)
 		}
 		out = &cp
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "client_package", ObjectID: cp.ID, Changes: diff, Object: &cp})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Update, ObjectType: journal.ClientPackage, ObjectID: cp.ID, Changes: diff, Object: &cp})
 	})
 	return out, err
 }
@@ -448,7 +448,7 @@ func (s *Service) DeleteClientPackage(ctx context.Context, id int64) error {
 			}
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "client_package", ObjectID: cp.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.ClientPackage, ObjectID: cp.ID,
 			Changes: changes(cp.fields(), nil)})
 	})
 }

@@ -284,7 +284,7 @@ func (s *Service) Create(ctx context.Context, in ClientInput) (*Client, error) {
 		if _, err := tx.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
 			return writeError(err)
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "client", ObjectID: c.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Client, ObjectID: c.ID,
 			Changes: changes(nil, c.fields()), Object: c})
 	})
 	if err != nil {
@@ -332,12 +332,12 @@ func (s *Service) Update(ctx context.Context, id int64, in ClientInput, replace 
 		if _, err := q.Exec(ctx); err != nil {
 			return writeError(err)
 		}
-		if err := s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "client", ObjectID: c.ID,
+		if err := s.journal.Record(ctx, tx, journal.Entry{Action: journal.Update, ObjectType: journal.Client, ObjectID: c.ID,
 			Changes: diff, Object: &c}); err != nil {
 			return err
 		}
 		if st, ok := diff["status"]; ok {
-			if err := s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "client", ObjectID: c.ID,
+			if err := s.journal.Record(ctx, tx, journal.Entry{Action: journal.StatusChange, ObjectType: journal.Client, ObjectID: c.ID,
 				Changes: map[string]journal.Change{"status": st}, Object: &c}); err != nil {
 				return err
 			}
@@ -377,6 +377,6 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		for k, v := range was {
 			gone[k] = journal.Change{Old: v}
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "client", ObjectID: old.ID, Changes: gone})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.Client, ObjectID: old.ID, Changes: gone})
 	})
 }

@@ -44,7 +44,7 @@ func (s *Service) CreateOwner(ctx context.Context, tx bun.IDB, accountID int64, 
 	if err := insertEmployee(ctx, tx, e); err != nil {
 		return 0, err
 	}
-	err = s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: objectType, ObjectID: e.ID, AccountID: accountID, Object: e.view()})
+	err = s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Employee, ObjectID: e.ID, AccountID: accountID, Object: e.view()})
 	return e.ID, err
 }
 
@@ -223,7 +223,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, er
 			return err
 		}
 		view = e.view()
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: objectType, ObjectID: e.ID, Object: view})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Employee, ObjectID: e.ID, Object: view})
 	})
 	if err != nil {
 		return nil, err
@@ -358,27 +358,27 @@ func (s *Service) recordUpdate(ctx context.Context, tx bun.IDB, before, after Em
 		"job_role": {before.JobRole, after.JobRole}, "phone_number": {before.PhoneNumber, after.PhoneNumber},
 		"is_active": {before.IsActive, after.IsActive}, "permissions": {sortedCopy(before.Permissions), sortedCopy(after.Permissions)},
 	})
-	kinds := map[string]map[string]journal.Change{}
+	kinds := map[journal.Action]map[string]journal.Change{}
 	for field, c := range diff {
-		action := "update"
+		action := journal.Update
 		switch {
 		case field == "role":
-			action = "role_change"
+			action = journal.RoleChange
 		case field == "permissions":
-			action = "permission_change"
+			action = journal.PermissionChange
 		case field == "is_active" && !after.IsActive:
-			action = "deactivate"
+			action = journal.Deactivate
 		}
 		if kinds[action] == nil {
 			kinds[action] = map[string]journal.Change{}
 		}
 		kinds[action][field] = c
 	}
-	for _, action := range []string{"update", "role_change", "permission_change", "deactivate"} {
+	for _, action := range []journal.Action{journal.Update, journal.RoleChange, journal.PermissionChange, journal.Deactivate} {
 		if len(kinds[action]) == 0 {
 			continue
 		}
-		if err := s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: objectType, ObjectID: after.ID,
+		if err := s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: journal.Employee, ObjectID: after.ID,
 			Changes: kinds[action], Object: after}); err != nil {
 			return err
 		}
@@ -417,7 +417,7 @@ func (s *Service) Deactivate(ctx context.Context, id int64) error {
 			return nil // already inactive: nothing changed
 		}
 		e.IsActive = false
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "deactivate", ObjectType: objectType, ObjectID: e.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Deactivate, ObjectType: journal.Employee, ObjectID: e.ID,
 			Changes: map[string]journal.Change{"is_active": {Old: true, New: false}}, Object: e.view()})
 	})
 }

@@ -256,14 +256,10 @@ func (s *Service) Redeliver(ctx context.Context, endpointID, deliveryID int64) (
 		if err != nil {
 			return err
 		}
-		if db.DialectOf(tx) == db.Postgres {
-			q = q.For("UPDATE")
-		}
-		if err := q.Scan(ctx); err != nil {
-			if db.IsNoRows(err) {
-				return errs.NotFound()
-			}
+		if found, err := db.First(ctx, q, true); err != nil {
 			return err
+		} else if !found {
+			return errs.NotFound()
 		}
 		t := now()
 		if d.Claim != nil && d.LockedUntil != nil && d.LockedUntil.After(t) {

@@ -37,14 +37,8 @@ func routes(svc *Service) []httpx.Route {
 }
 
 func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[Account], error) {
-	if _, err := (httpx.Ordering{Fields: map[string]string{"id": "id", "name": "name"}, Default: "id"}).SQL(in.Ordering); err != nil {
-		return nil, err
-	}
-	rows, err := h.svc.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return httpx.NewPage(&in.ListParams, len(rows), rows)
+	r, err := h.svc.List(ctx, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) get(ctx context.Context, in *idInput) (*accountOutput, error) {

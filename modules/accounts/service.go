@@ -13,6 +13,7 @@ import (
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/journal"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -64,7 +65,7 @@ func (s *Service) CreateWithOwner(ctx context.Context, name, email, password str
 		if acc, err = Create(ctx, tx, name); err != nil {
 			return err
 		}
-		if err := s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "account", ObjectID: acc.ID, AccountID: acc.ID, Object: acc}); err != nil {
+		if err := s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Account, ObjectID: acc.ID, AccountID: acc.ID, Object: acc}); err != nil {
 			return err
 		}
 		owner, err = s.owners.CreateOwner(ctx, tx, acc.ID, acc.Name, email, password)
@@ -117,17 +118,24 @@ func (s *Service) get(ctx context.Context, idb bun.IDB, id int64, action string)
 }
 
 // List is the caller's own account, alone.
-func (s *Service) List(ctx context.Context) ([]Account, error) {
+func (s *Service) List(ctx context.Context, r page.Request) (page.Result[Account], error) {
+	// One row: the ordering orders nothing, but an unknown field is refused
+	// as on every list.
+	if _, err := ordering.SQL(r.Ordering); err != nil {
+		return page.Result[Account]{}, err
+	}
 	own, err := tenant.Account(ctx)
 	if err != nil {
-		return nil, err
+		return page.Result[Account]{}, err
 	}
 	a, err := s.get(ctx, db.Use(ctx, s.db), own, "read")
 	if err != nil {
-		return nil, err
+		return page.Result[Account]{}, err
 	}
-	return []Account{*a}, nil
+	return page.Result[Account]{Rows: []Account{*a}, Count: 1, Request: r}, nil
 }
+
+var ordering = page.Ordering{Fields: map[string]string{"id": "id", "name": "name"}, Default: "id"}
 
 // Get returns the caller's account by id.
 func (s *Service) Get(ctx context.Context, id int64) (*Account, error) {
@@ -162,7 +170,7 @@ func (s *Service) Update(ctx context.Context, id int64, name *string) (*Account,
 		if err := s.owners.AccountRenamed(ctx, tx, a.ID); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "account", ObjectID: a.ID, Changes: changes, Object: a})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Update, ObjectType: journal.Account, ObjectID: a.ID, Changes: changes, Object: a})
 	})
 	return out, err
 }

@@ -35,8 +35,9 @@ func routes(svc *Service) []httpx.Route {
 }
 
 func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[EventView], error) {
-	return h.svc.List(ctx, Filter{Actor: in.Actor, ObjectType: in.ObjectType, ObjectID: in.ObjectID, Action: in.Action,
-		Since: in.Since, Until: in.Until}, &in.ListParams)
+	r, err := h.svc.List(ctx, Filter{Actor: in.Actor, ObjectType: in.ObjectType, ObjectID: in.ObjectID, Action: in.Action,
+		Since: in.Since, Until: in.Until}, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) get(ctx context.Context, in *idInput) (*eventOutput, error) {

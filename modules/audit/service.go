@@ -11,7 +11,7 @@ import (
 	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
-	"crm/platform/httpx"
+	"crm/platform/page"
 
 	"github.com/uptrace/bun"
 )
@@ -41,7 +41,7 @@ type Filter struct {
 	Until      string // RFC 3339, inclusive
 }
 
-var ordering = httpx.Ordering{
+var ordering = page.Ordering{
 	Fields: map[string]string{"at": "ae.at", "id": "ae.id", "action": "ae.action", "object_type": "ae.object_type",
 		"object_id": "ae.object_id", "actor": "ae.actor_id"},
 	Default:  "-at",
@@ -61,7 +61,7 @@ func parseTime(v *errs.Validation, field, s string) time.Time {
 }
 
 // List returns a page of the account's events, newest first by default.
-func (s *Service) List(ctx context.Context, f Filter, p *httpx.ListParams) (*httpx.PageOutput[EventView], error) {
+func (s *Service) List(ctx context.Context, f Filter, r page.Request) (page.Result[EventView], error) {
 	var v errs.Validation
 	since := parseTime(&v, "since", f.Since)
 	until := parseTime(&v, "until", f.Until)
@@ -69,40 +69,22 @@ func (s *Service) List(ctx context.Context, f Filter, p *httpx.ListParams) (*htt
 		v.Add("until", "Must not be before since.")
 	}
 	if err := v.Err(); err != nil {
-		return nil, err
+		return page.Result[EventView]{}, err
 	}
 	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Event)(nil)))
 	if err != nil {
-		return nil, err
+		return page.Result[EventView]{}, err
 	}
-	if f.Actor != 0 {
-		q = q.Where("ae.actor_id = ?", f.Actor)
-	}
-	if f.ObjectType != "" {
-		q = q.Where("ae.object_type = ?", f.ObjectType)
-	}
-	if f.ObjectID != 0 {
-		q = q.Where("ae.object_id = ?", f.ObjectID)
-	}
-	if f.Action != "" {
-		q = q.Where("ae.action = ?", f.Action)
-	}
+	q = page.Equal(page.Equal(q, "ae.actor_id", f.Actor), "ae.object_type", f.ObjectType)
+	q = page.Equal(page.Equal(q, "ae.object_id", f.ObjectID), "ae.action", f.Action)
 	if !since.IsZero() {
 		q = q.Where("ae.at >= ?", since)
 	}
 	if !until.IsZero() {
 		q = q.Where("ae.at <= ?", until)
 	}
-	page, err := httpx.List[Event](ctx, q, p, ordering)
-	if err != nil {
-		return nil, err
-	}
-	out := &httpx.PageOutput[EventView]{Body: httpx.Page[EventView]{Count: page.Body.Count, Next: page.Body.Next,
-		Previous: page.Body.Previous, Results: make([]EventView, len(page.Body.Results))}}
-	for i := range page.Body.Results {
-		out.Body.Results[i] = page.Body.Results[i].view()
-	}
-	return out, nil
+	events, err := page.List[Event](ctx, q, r, ordering)
+	return page.Map(events, (*Event).view), err
 }
 
 // Get returns one event the caller can read; any other (another

@@ -23,7 +23,7 @@ func NewSink() *Sink { return &Sink{} }
 // changes whatever the caller sent.
 func (s *Sink) Write(ctx context.Context, tx bun.IDB, e *journal.Entry) error {
 	changes := e.Changes
-	if len(changes) == 0 && e.Action == "create" && e.Object != nil {
+	if len(changes) == 0 && e.Action == journal.Create && e.Object != nil {
 		var err error
 		if changes, err = createChanges(e.Object); err != nil {
 			return err
@@ -33,7 +33,7 @@ func (s *Sink) Write(ctx context.Context, tx bun.IDB, e *journal.Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit: encode changes: %w", err)
 	}
-	ev := &Event{AccountID: nonZero(e.AccountID), ActorID: nonZero(e.ActorID), Action: e.Action, ObjectType: e.ObjectType,
+	ev := &Event{AccountID: nonZero(e.AccountID), ActorID: nonZero(e.ActorID), Action: string(e.Action), ObjectType: string(e.ObjectType),
 		ObjectID: nonZero(e.ObjectID), Changes: raw, RequestID: e.RequestID, IP: e.IP, At: e.At.UTC()}
 	q := tx.NewInsert().Model(ev)
 	if ev.AccountID == nil {

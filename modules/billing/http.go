@@ -120,7 +120,8 @@ func routes(svc *Service, d *bun.DB) []httpx.Route {
 }
 
 func (h handler) listPayments(ctx context.Context, in *listPaymentsInput) (*httpx.PageOutput[Payment], error) {
-	return h.svc.ListPayments(ctx, in.filter(), &in.ListParams)
+	r, err := h.svc.ListPayments(ctx, in.filter(), in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) paymentStatistics(ctx context.Context, in *statisticsInput) (*statisticsOutput, error) {
@@ -144,7 +145,8 @@ func (h handler) updatePayment(ctx context.Context, in *updatePaymentInput) (*pa
 }
 
 func (h handler) listInstalments(ctx context.Context, in *listInstalmentsInput) (*httpx.PageOutput[Instalment], error) {
-	return h.svc.ListInstalments(ctx, InstalmentFilter{Client: in.Client, ClientPackage: in.ClientPackage, Status: in.Status}, &in.ListParams)
+	r, err := h.svc.ListInstalments(ctx, InstalmentFilter{Client: in.Client, ClientPackage: in.ClientPackage, Status: in.Status}, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) getInstalment(ctx context.Context, in *idInput) (*instalmentOutput, error) {
@@ -172,7 +174,8 @@ func (h handler) deleteInstalment(ctx context.Context, in *idInput) (*noContent,
 }
 
 func (h handler) listStripeCustomers(ctx context.Context, in *listStripeCustomersInput) (*httpx.PageOutput[StripeCustomer], error) {
-	return h.svc.ListStripeCustomers(ctx, StripeCustomerFilter{Client: in.Client, Status: in.Status}, &in.ListParams)
+	r, err := h.svc.ListStripeCustomers(ctx, StripeCustomerFilter{Client: in.Client, Status: in.Status}, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) getStripeCustomer(ctx context.Context, in *idInput) (*stripeCustomerOutput, error) {

@@ -9,6 +9,7 @@ import (
 	"crm/platform/httpx"
 	"crm/platform/journal"
 	"crm/platform/money"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -33,7 +34,7 @@ type InstalmentFilter struct {
 	Status        string
 }
 
-var instalmentOrdering = httpx.Ordering{
+var instalmentOrdering = page.Ordering{
 	Fields: map[string]string{
 		"id": "ins.id", "client": "ins.client_id", "client_package": "ins.client_package_id", "amount": "ins.amount_cents",
 		"currency": "ins.currency", "schedule_date": "ins.schedule_date", "status": "ins.status",
@@ -111,21 +112,13 @@ func checkNumber(ctx context.Context, idb bun.IDB, i *Instalment) error {
 
 // ListInstalments returns a page of the instalments the caller can read
 // that match f.
-func (s *Service) ListInstalments(ctx context.Context, f InstalmentFilter, p *httpx.ListParams) (*httpx.PageOutput[Instalment], error) {
+func (s *Service) ListInstalments(ctx context.Context, f InstalmentFilter, r page.Request) (page.Result[Instalment], error) {
 	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*Instalment)(nil)), "instalments")
 	if err != nil {
-		return nil, err
+		return page.Result[Instalment]{}, err
 	}
-	if f.Client != 0 {
-		q = q.Where("ins.client_id = ?", f.Client)
-	}
-	if f.ClientPackage != 0 {
-		q = q.Where("ins.client_package_id = ?", f.ClientPackage)
-	}
-	if f.Status != "" {
-		q = q.Where("ins.status = ?", f.Status)
-	}
-	return httpx.List[Instalment](ctx, q, p, instalmentOrdering)
+	q = page.Equal(page.Equal(q, "ins.client_id", f.Client), "ins.client_package_id", f.ClientPackage)
+	return page.List[Instalment](ctx, page.Equal(q, "ins.status", f.Status), r, instalmentOrdering)
 }
 
 // GetInstalment returns one instalment the caller can read.
@@ -151,7 +144,7 @@ func (s *Service) CreateInstalment(ctx context.Context, in InstalmentInput) (*In
 		if err := checkNumber(ctx, tx, i); err != nil {
 			return err
 		}
-		return s.insert(ctx, tx, i, "instalment", errNumberTaken())
+		return s.insert(ctx, tx, i, journal.Instalment, errNumberTaken())
 	})
 	if err != nil {
 		return nil, err
@@ -198,11 +191,11 @@ func (s *Service) writeInstalment(ctx context.Context, tx bun.IDB, i *Instalment
 	if err := update(ctx, tx, i, append(cols, "updated_at")...); err != nil {
 		return writeError(err, errNumberTaken())
 	}
-	action := "update"
+	action := journal.Update
 	if _, ok := diff["status"]; ok {
-		action = "status_change"
+		action = journal.StatusChange
 	}
-	return s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: "instalment", ObjectID: i.ID, Changes: diff, Object: i})
+	return s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: journal.Instalment, ObjectID: i.ID, Changes: diff, Object: i})
 }
 
 // DeleteInstalment removes an instalment the caller can read.
@@ -219,6 +212,6 @@ func (s *Service) DeleteInstalment(ctx context.Context, id int64) error {
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "instalment", ObjectID: i.ID, Changes: changes(i.fields(), nil)})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.Instalment, ObjectID: i.ID, Changes: changes(i.fields(), nil)})
 	})
 }

@@ -62,6 +62,6 @@ func (s *Service) MarkOverdue(ctx context.Context, tx bun.IDB, id int64, day htt
 	if fresh, err := claim(); err != nil || !fresh {
 		return false, err
 	}
-	return true, s.journal.Record(ctx, tx, journal.Entry{Action: "overdue", ObjectType: "instalment", ObjectID: cur.ID,
+	return true, s.journal.Record(ctx, tx, journal.Entry{Action: journal.Overdue, ObjectType: journal.Instalment, ObjectID: cur.ID,
 		AccountID: cur.AccountID, Object: cur})
 }

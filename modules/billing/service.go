@@ -19,6 +19,7 @@ import (
 	"crm/platform/httpx"
 	"crm/platform/journal"
 	"crm/platform/money"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -137,12 +138,12 @@ func update(ctx context.Context, tx bun.IDB, model any, cols ...string) error {
 
 // insert writes r, new and validated, and journals its creation as
 // objectType; taken is the answer to a duplicate of one of its keys.
-func (s *Service) insert(ctx context.Context, tx bun.IDB, r billingRow, objectType string, taken *errs.Error) error {
+func (s *Service) insert(ctx context.Context, tx bun.IDB, r billingRow, objectType journal.ObjectType, taken *errs.Error) error {
 	r.created(now())
 	if _, err := tx.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
 		return writeError(err, taken)
 	}
-	return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: objectType, ObjectID: r.key(),
+	return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: objectType, ObjectID: r.key(),
 		Changes: changes(nil, r.fields()), Object: r})
 }
 
@@ -195,7 +196,7 @@ type PaymentFilter struct {
 	Currency string
 }
 
-var paymentOrdering = httpx.Ordering{
+var paymentOrdering = page.Ordering{
 	Fields: map[string]string{
 		"id": "pay.id", "client": "pay.client_id", "amount": "pay.amount_cents", "currency": "pay.currency",
 		"status": "pay.status", "payment_date": "pay.payment_date", "created_at": "pay.created_at", "updated_at": "pay.updated_at",
@@ -231,12 +232,7 @@ func (in PaymentInput) apply(v *errs.Validation, p *Payment, full bool) {
 }
 
 func (f PaymentFilter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
-	if f.Client != 0 {
-		q = q.Where("pay.client_id = ?", f.Client)
-	}
-	if f.Status != "" {
-		q = q.Where("pay.status = ?", f.Status)
-	}
+	q = page.Equal(page.Equal(q, "pay.client_id", f.Client), "pay.status", f.Status)
 	if f.Currency != "" {
 		c, ok := money.ParseCurrency(f.Currency)
 		if !ok {
@@ -257,12 +253,12 @@ func (s *Service) payments(ctx context.Context, f PaymentFilter) (*bun.SelectQue
 
 // ListPayments returns a page of the payments the caller can read that
 // match f.
-func (s *Service) ListPayments(ctx context.Context, f PaymentFilter, p *httpx.ListParams) (*httpx.PageOutput[Payment], error) {
+func (s *Service) ListPayments(ctx context.Context, f PaymentFilter, r page.Request) (page.Result[Payment], error) {
 	q, err := s.payments(ctx, f)
 	if err != nil {
-		return nil, err
+		return page.Result[Payment]{}, err
 	}
-	return httpx.List[Payment](ctx, q, p, paymentOrdering)
+	return page.List[Payment](ctx, q, r, paymentOrdering)
 }
 
 // paymentTotal is one row of payment_totals (migrations/billing): the count
@@ -391,7 +387,7 @@ func (s *Service) insertPayment(ctx context.Context, tx bun.IDB, p *Payment) err
 			return err
 		}
 	}
-	return s.insert(ctx, tx, p, "payment", errIntentTaken())
+	return s.insert(ctx, tx, p, journal.Payment, errIntentTaken())
 }
 
 // UpdatePayment changes a payment's status. A payment is a financial
@@ -433,7 +429,7 @@ func (s *Service) writePaymentStatus(ctx context.Context, tx bun.IDB, p *Payment
 	if err := update(ctx, tx, p, "status", "updated_at"); err != nil {
 		return err
 	}
-	return s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "payment", ObjectID: p.ID, Changes: diff, Object: p})
+	return s.journal.Record(ctx, tx, journal.Entry{Action: journal.StatusChange, ObjectType: journal.Payment, ObjectID: p.ID, Changes: diff, Object: p})
 }
 
 // ---------------------------------------------------------------- validation

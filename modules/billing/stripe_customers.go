@@ -8,6 +8,7 @@ import (
 	"crm/platform/errs"
 	"crm/platform/httpx"
 	"crm/platform/journal"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -28,7 +29,7 @@ type StripeCustomerFilter struct {
 	Status string
 }
 
-var stripeCustomerOrdering = httpx.Ordering{
+var stripeCustomerOrdering = page.Ordering{
 	Fields: map[string]string{
 		"id": "sc.id", "client": "sc.client_id", "stripe_customer_id": "sc.stripe_customer_id", "email": "sc.email",
 		"status": "sc.status", "created_at": "sc.created_at", "updated_at": "sc.updated_at",
@@ -83,18 +84,13 @@ func checkCustomerID(ctx context.Context, idb bun.IDB, c *StripeCustomer) error 
 
 // ListStripeCustomers returns a page of the Stripe customers the caller can
 // read that match f.
-func (s *Service) ListStripeCustomers(ctx context.Context, f StripeCustomerFilter, p *httpx.ListParams) (*httpx.PageOutput[StripeCustomer], error) {
+func (s *Service) ListStripeCustomers(ctx context.Context, f StripeCustomerFilter, r page.Request) (page.Result[StripeCustomer], error) {
 	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*StripeCustomer)(nil)), "stripe_customers")
 	if err != nil {
-		return nil, err
+		return page.Result[StripeCustomer]{}, err
 	}
-	if f.Client != 0 {
-		q = q.Where("sc.client_id = ?", f.Client)
-	}
-	if f.Status != "" {
-		q = q.Where("sc.status = ?", f.Status)
-	}
-	return httpx.List[StripeCustomer](ctx, q, p, stripeCustomerOrdering)
+	q = page.Equal(page.Equal(q, "sc.client_id", f.Client), "sc.status", f.Status)
+	return page.List[StripeCustomer](ctx, q, r, stripeCustomerOrdering)
 }
 
 // GetStripeCustomer returns one Stripe customer the caller can read.
@@ -131,7 +127,7 @@ func (s *Service) insertStripeCustomer(ctx context.Context, tx bun.IDB, c *Strip
 	if err := checkCustomerID(ctx, tx, c); err != nil {
 		return err
 	}
-	return s.insert(ctx, tx, c, "stripe_customer", errCustomerTaken())
+	return s.insert(ctx, tx, c, journal.StripeCustomer, errCustomerTaken())
 }
 
 // UpdateStripeCustomer changes a Stripe customer the caller can read:
@@ -178,7 +174,7 @@ func (s *Service) saveStripeCustomer(ctx context.Context, tx bun.IDB, old, c *St
 	if err := update(ctx, tx, c, "client_id", "stripe_customer_id", "email", "status", "updated_at"); err != nil {
 		return false, writeError(err, errCustomerTaken())
 	}
-	return true, s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "stripe_customer", ObjectID: c.ID, Changes: diff, Object: c})
+	return true, s.journal.Record(ctx, tx, journal.Entry{Action: journal.Update, ObjectType: journal.StripeCustomer, ObjectID: c.ID, Changes: diff, Object: c})
 }
 
 // DeleteStripeCustomer removes a Stripe customer the caller can read.
@@ -195,6 +191,6 @@ func (s *Service) DeleteStripeCustomer(ctx context.Context, id int64) error {
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "stripe_customer", ObjectID: c.ID, Changes: changes(c.fields(), nil)})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.StripeCustomer, ObjectID: c.ID, Changes: changes(c.fields(), nil)})
 	})
 }

@@ -75,7 +75,8 @@ func routes(svc *Service, d *bun.DB) []httpx.Route {
 }
 
 func (h handler) listPackages(ctx context.Context, in *listPackagesInput) (*httpx.PageOutput[Package], error) {
-	return h.svc.ListPackages(ctx, in.Search, &in.ListParams)
+	r, err := h.svc.ListPackages(ctx, in.Search, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) getPackage(ctx context.Context, in *idInput) (*packageOutput, error) {
@@ -103,7 +104,9 @@ func (h handler) deletePackage(ctx context.Context, in *idInput) (*noContent, er
 }
 
 func (h handler) listClientPackages(ctx context.Context, in *listClientPackagesInput) (*httpx.PageOutput[ClientPackage], error) {
-	return h.svc.ListClientPackages(ctx, ClientPackageFilter{Client: in.Client, Package: in.Package, Status: in.Status, PaymentSchedule: in.PaymentSchedule}, &in.ListParams)
+	f := ClientPackageFilter{Client: in.Client, Package: in.Package, Status: in.Status, PaymentSchedule: in.PaymentSchedule}
+	r, err := h.svc.ListClientPackages(ctx, f, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) getClientPackage(ctx context.Context, in *idInput) (*clientPackageOutput, error) {

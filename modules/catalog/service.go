@@ -17,6 +17,7 @@ import (
 	"crm/platform/httpx"
 	"crm/platform/journal"
 	"crm/platform/money"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -68,7 +69,7 @@ func (in PackageInput) apply(p *Package, full bool) error {
 	return v.Err()
 }
 
-var packageOrdering = httpx.Ordering{
+var packageOrdering = page.Ordering{
 	Fields:   map[string]string{"id": "pkg.id", "package_name": "pkg.package_name", "created_at": "pkg.created_at", "updated_at": "pkg.updated_at"},
 	Default:  "package_name",
 	TieBreak: "pkg.id",
@@ -76,15 +77,15 @@ var packageOrdering = httpx.Ordering{
 
 // ListPackages returns a page of the account's packages; search matches a
 // substring of the name, whatever its case.
-func (s *Service) ListPackages(ctx context.Context, search string, p *httpx.ListParams) (*httpx.PageOutput[Package], error) {
+func (s *Service) ListPackages(ctx context.Context, search string, r page.Request) (page.Result[Package], error) {
 	q, err := authz.Visible(ctx, s.authz, "packages", db.Use(ctx, s.db).NewSelect().Model((*Package)(nil)), authz.Conditions[*bun.SelectQuery]{})
 	if err != nil {
-		return nil, err
+		return page.Result[Package]{}, err
 	}
 	if search != "" {
-		q = q.Where(`lower(pkg.package_name) LIKE ? ESCAPE '\'`, httpx.LikePattern(search))
+		q = q.Where(`lower(pkg.package_name) LIKE ? ESCAPE '\'`, page.LikePattern(search))
 	}
-	return httpx.List[Package](ctx, q, p, packageOrdering)
+	return page.List[Package](ctx, q, r, packageOrdering)
 }
 
 // loadPackage returns package id by the scope rule: 404 when the caller
@@ -135,7 +136,7 @@ func (s *Service) CreatePackage(ctx context.Context, in PackageInput) (*Package,
 		if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "package", ObjectID: p.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Package, ObjectID: p.ID,
 			Changes: changes(nil, p.fields()), Object: p})
 	})
 	if err != nil {
@@ -174,7 +175,7 @@ func (s *Service) UpdatePackage(ctx context.Context, id int64, in PackageInput, 
 			return err
 		}
 		out = &p
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "package", ObjectID: p.ID, Changes: diff, Object: &p})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Update, ObjectType: journal.Package, ObjectID: p.ID, Changes: diff, Object: &p})
 	})
 	return out, err
 }
@@ -210,7 +211,7 @@ func (s *Service) DeletePackage(ctx context.Context, id int64) error {
 			}
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "package", ObjectID: p.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.Package, ObjectID: p.ID,
 			Changes: changes(p.fields(), nil)})
 	})
 }
@@ -244,7 +245,7 @@ type ClientPackageFilter struct {
 	PaymentSchedule string
 }
 
-var clientPackageOrdering = httpx.Ordering{
+var clientPackageOrdering = page.Ordering{
 	Fields: map[string]string{
 		"id": "cp.id", "client": "cp.client_id", "package": "cp.package_id", "custom_price": "cp.custom_price_cents",
 		"monthly_payment_amount": "cp.monthly_payment_amount_cents", "payment_schedule": "cp.payment_schedule",
@@ -321,24 +322,14 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, cp, old *ClientPackage
 
 // ListClientPackages returns a page of the client packages the caller can
 // read that match f.
-func (s *Service) ListClientPackages(ctx context.Context, f ClientPackageFilter, p *httpx.ListParams) (*httpx.PageOutput[ClientPackage], error) {
+func (s *Service) ListClientPackages(ctx context.Context, f ClientPackageFilter, r page.Request) (page.Result[ClientPackage], error) {
 	q, err := s.visible(ctx, db.Use(ctx, s.db).NewSelect().Model((*ClientPackage)(nil)))
 	if err != nil {
-		return nil, err
+		return page.Result[ClientPackage]{}, err
 	}
-	if f.Client != 0 {
-		q = q.Where("cp.client_id = ?", f.Client)
-	}
-	if f.Package != 0 {
-		q = q.Where("cp.package_id = ?", f.Package)
-	}
-	if f.Status != "" {
-		q = q.Where("cp.status = ?", f.Status)
-	}
-	if f.PaymentSchedule != "" {
-		q = q.Where("cp.payment_schedule = ?", f.PaymentSchedule)
-	}
-	return httpx.List[ClientPackage](ctx, q, p, clientPackageOrdering)
+	q = page.Equal(page.Equal(q, "cp.client_id", f.Client), "cp.package_id", f.Package)
+	q = page.Equal(page.Equal(q, "cp.status", f.Status), "cp.payment_schedule", f.PaymentSchedule)
+	return page.List[ClientPackage](ctx, q, r, clientPackageOrdering)
 }
 
 // loadClientPackage returns client package id by the scope rule: 404 when
@@ -390,7 +381,7 @@ func (s *Service) CreateClientPackage(ctx context.Context, in ClientPackageInput
 		if _, err := tx.NewInsert().Model(cp).Returning("id").Exec(ctx); err != nil {
 			return writeError(err)
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "client_package", ObjectID: cp.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.ClientPackage, ObjectID: cp.ID,
 			Changes: changes(nil, cp.fields()), Object: cp})
 	})
 	if err != nil {
@@ -433,7 +424,7 @@ func (s *Service) UpdateClientPackage(ctx context.Context, id int64, in ClientPa
 			return writeError(err)
 		}
 		out = &cp
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "client_package", ObjectID: cp.ID, Changes: diff, Object: &cp})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Update, ObjectType: journal.ClientPackage, ObjectID: cp.ID, Changes: diff, Object: &cp})
 	})
 	return out, err
 }
@@ -457,7 +448,7 @@ func (s *Service) DeleteClientPackage(ctx context.Context, id int64) error {
 			}
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "client_package", ObjectID: cp.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.ClientPackage, ObjectID: cp.ID,
 			Changes: changes(cp.fields(), nil)})
 	})
 }

@@ -74,11 +74,13 @@ func routes(svc *Service) []httpx.Route {
 }
 
 func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[Client], error) {
-	return h.svc.List(ctx, in.filter(), false, &in.ListParams)
+	r, err := h.svc.List(ctx, in.filter(), false, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) myClients(ctx context.Context, in *listInput) (*httpx.PageOutput[Client], error) {
-	return h.svc.List(ctx, in.filter(), true, &in.ListParams)
+	r, err := h.svc.List(ctx, in.filter(), true, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) statistics(ctx context.Context, in *statisticsInput) (*statisticsOutput, error) {

@@ -16,6 +16,7 @@ import (
 	"crm/platform/httpx"
 	"crm/platform/journal"
 	"crm/platform/money"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -77,146 +78,10 @@ func (s *Service) Exists(ctx context.Context, idb bun.IDB, id int64) (bool, erro
 
 // ---------------------------------------------------------------- reads
 
-// query selects the clients the caller can read (scope) that match f; mine
-// keeps only those assigned to the caller (my_clients).
-func (s *Service) query(ctx context.Context, scope authz.Scope, f Filter, mine bool) (*bun.SelectQuery, error) {
-	q, err := authz.Narrow(ctx, db.Use(ctx, s.db).NewSelect().Model((*Client)(nil)), scope, conditions[*bun.SelectQuery](ctx))
-	if err != nil {
-		return nil, err
-	}
-	if mine {
-		q = assignedToCaller(ctx, q)
-	}
-	return f.apply(q)
-}
-
 // List returns a page of the clients the caller can read (mine: only those
-// assigned to the caller). The count of a list filtered by status at most
-// comes from the counters; any other filter counts with the real query.
-func (s *Service) List(ctx context.Context, f Filter, mine bool, p *httpx.ListParams) (*httpx.PageOutput[Client], error) {
-	scope := s.readScope(ctx)
-	q, err := s.query(ctx, scope, f, mine)
-	if err != nil {
-		return nil, err
-	}
-	employee, counters := counted(ctx, scope, f, mine)
-	search := f.Search != "" && db.DialectOf(s.db) == db.Postgres
-	terms, err := searchTerms(f.Search)
-	if err != nil {
-		return nil, err
-	}
-	if !counters && !search {
-		return httpx.List[Client](ctx, q, p, ordering)
-	}
-	expr, err := ordering.SQL(p.Ordering)
-	if err != nil {
-		return nil, err
-	}
-	// One term over the whole account: the search alone decides the rows.
-	whole := search && scope == authz.All && !mine && f == (Filter{Search: f.Search}) && len(terms) == 1
-	if whole {
-		if out, ok, err := s.fewMatches(ctx, scope, f, p, expr); err != nil || ok {
-			return out, err
-		}
-	}
-	// The counters of the clients listed, or of the account for a search.
-	idb := db.Use(ctx, s.db)
-	n, err := countsOf(ctx, idb, employee)
-	if err != nil {
-		return nil, err
-	}
-	sum := func(n map[string]int) (total int) {
-		for _, v := range n {
-			total += v
-		}
-		return total
-	}
-	var count int
-	switch {
-	case counters && f.Status != "":
-		count = n[f.Status]
-	case counters:
-		count = sum(n)
-	case whole:
-		// One term over the whole account: crm_clients_count counts the
-		// matches where they are found (10,310 matches of 1M clients:
-		// 18 ms, against 25 for count(*) over the matches).
-		if err := idb.NewSelect().ColumnExpr("crm_clients_count(?)", httpx.LikePattern(terms[0])).Scan(ctx, &count); err != nil {
-			return nil, err
-		}
-	default:
-		c, err := q.Count(ctx)
-		if err != nil {
-			return nil, err
-		}
-		count = int(c)
-	}
-	var rows []Client
-	if p.Offset() >= count {
-		return httpx.NewPage(p, count, rows)
-	}
-	// A search with few matches (its count, on the trigram index): q takes
-	// them all from crm_clients_search and orders them, rather than walk the
-	// ordering's index over the account's clients until the page is full,
-	// which costs about (offset + limit) × clients / matches rows.
-	page := q.Model(&rows)
-	if search && count*count >= (p.Offset()+p.Limit())*sum(n) {
-		// Many matches: walk the ordering's index with the LIKE as a
-		// filter on each row, which stops at the page; the function would
-		// answer every match first (1M clients, 10,310 matches: 11 ms
-		// against 170 for the first page).
-		f.like = true
-		if q, err = s.query(ctx, scope, f, mine); err != nil {
-			return nil, err
-		}
-		page = q.Model(&rows)
-	}
-	if err := page.OrderExpr(expr).Limit(int64(p.Limit())).Offset(int64(p.Offset())).Scan(ctx); err != nil {
-		return nil, err
-	}
-	return httpx.NewPage(p, count, rows)
-}
-
-// searchInOne is how many matches a search may have for its page and its
-// count to come from one query (fewMatches).
-const searchInOne = 500
-
-// searchRow is a client of a search's page with the count of the search.
-type searchRow struct {
-	Client `bun:",extend"`
-	Total  int `bun:"total,scanonly"`
-}
-
-// fewMatches answers a one-term search over the whole account (PostgreSQL)
-// in one query when it matches at most searchInOne clients: the page, and
-// the count over the same rows (a window), from one run of
-// crm_clients_search stopped just past searchInOne. ok is false when the
-// search matches more (the caller counts, then picks the page's plan), or
-// the page is past the last match.
-func (s *Service) fewMatches(ctx context.Context, scope authz.Scope, f Filter, p *httpx.ListParams, expr string) (*httpx.PageOutput[Client], bool, error) {
-	f.max = searchInOne + 1
-	q, err := s.query(ctx, scope, f, false)
-	if err != nil {
-		return nil, false, err
-	}
-	var rows []searchRow
-	if err := q.Model(&rows).ColumnExpr("c.*").ColumnExpr("count(*) OVER () AS total").
-		OrderExpr(expr).Limit(int64(p.Limit())).Offset(int64(p.Offset())).Scan(ctx); err != nil {
-		return nil, false, err
-	}
-	switch {
-	case len(rows) == 0 && p.Offset() == 0:
-		out, err := httpx.NewPage[Client](p, 0, nil)
-		return out, true, err
-	case len(rows) == 0 || rows[0].Total > searchInOne:
-		return nil, false, nil
-	}
-	page := make([]Client, len(rows))
-	for i := range rows {
-		page[i] = rows[i].Client
-	}
-	out, err := httpx.NewPage(p, rows[0].Total, page)
-	return out, true, err
+// assigned to the caller) that match f.
+func (s *Service) List(ctx context.Context, f Filter, mine bool, r page.Request) (page.Result[Client], error) {
+	return listClients(ctx, db.Use(ctx, s.db), s.readScope(ctx), f, mine, r)
 }
 
 // Statistics counts by status the clients the caller can read that match
@@ -224,7 +89,7 @@ func (s *Service) fewMatches(ctx context.Context, scope authz.Scope, f Filter, p
 // query.
 func (s *Service) Statistics(ctx context.Context, f Filter) (*ClientStatistics, error) {
 	scope := s.readScope(ctx)
-	q, err := s.query(ctx, scope, f, false)
+	q, err := selectClients(ctx, db.Use(ctx, s.db), scope, f, false)
 	if err != nil {
 		return nil, err
 	}
@@ -419,7 +284,7 @@ func (s *Service) Create(ctx context.Context, in ClientInput) (*Client, error) {
 		if _, err := tx.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
 			return writeError(err)
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: "client", ObjectID: c.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Client, ObjectID: c.ID,
 			Changes: changes(nil, c.fields()), Object: c})
 	})
 	if err != nil {
@@ -467,12 +332,12 @@ func (s *Service) Update(ctx context.Context, id int64, in ClientInput, replace 
 		if _, err := q.Exec(ctx); err != nil {
 			return writeError(err)
 		}
-		if err := s.journal.Record(ctx, tx, journal.Entry{Action: "update", ObjectType: "client", ObjectID: c.ID,
+		if err := s.journal.Record(ctx, tx, journal.Entry{Action: journal.Update, ObjectType: journal.Client, ObjectID: c.ID,
 			Changes: diff, Object: &c}); err != nil {
 			return err
 		}
 		if st, ok := diff["status"]; ok {
-			if err := s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "client", ObjectID: c.ID,
+			if err := s.journal.Record(ctx, tx, journal.Entry{Action: journal.StatusChange, ObjectType: journal.Client, ObjectID: c.ID,
 				Changes: map[string]journal.Change{"status": st}, Object: &c}); err != nil {
 				return err
 			}
@@ -512,6 +377,6 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		for k, v := range was {
 			gone[k] = journal.Change{Old: v}
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "client", ObjectID: old.ID, Changes: gone})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.Client, ObjectID: old.ID, Changes: gone})
 	})
 }

@@ -35,7 +35,7 @@ func (tableSink) Write(ctx context.Context, tx bun.IDB, e *journal.Entry) error 
 	if err != nil {
 		return err
 	}
-	_, err = tx.NewInsert().Model(&journalRow{Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID,
+	_, err = tx.NewInsert().Model(&journalRow{Action: string(e.Action), ObjectType: string(e.ObjectType), ObjectID: e.ObjectID,
 		Changes: string(ch), HasObject: e.Object != nil}).Exec(ctx)
 	return err
 }

@@ -10,7 +10,7 @@ import (
 	"crm/platform/db"
 	"crm/platform/emailaddr"
 	"crm/platform/errs"
-	"crm/platform/httpx"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -107,10 +107,10 @@ func (f Filter) apply(q *bun.SelectQuery) (*bun.SelectQuery, error) {
 			if f.max > 0 {
 				max = f.max
 			}
-			q = q.ModelTableExpr("crm_clients_search(?, ?) AS c", httpx.LikePattern(term), max)
+			q = q.ModelTableExpr("crm_clients_search(?, ?) AS c", page.LikePattern(term), max)
 			continue
 		}
-		q = q.Where(searchExpr+` LIKE ? ESCAPE '\'`, httpx.LikePattern(term))
+		q = q.Where(searchExpr+` LIKE ? ESCAPE '\'`, page.LikePattern(term))
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -167,7 +167,7 @@ func countsOf(ctx context.Context, idb bun.IDB, employee int64) (map[string]int,
 }
 
 // ordering is the list's ordering whitelist (docs/clients.md lists it).
-var ordering = httpx.Ordering{
+var ordering = page.Ordering{
 	Fields: map[string]string{
 		"id": "c.id", "first_name": "c.first_name", "last_name": "c.last_name", "email": "c.email",
 		"status": "c.status", "country": "c.country", "currency": "c.currency",
@@ -222,4 +222,130 @@ func (s *Service) IDByEmail(ctx context.Context, idb bun.IDB, email string) (id 
 		return 0, false, err
 	}
 	return id, true, nil
+}
+
+// selectClients selects with idb the clients the caller can read (scope)
+// that match f; mine keeps only those assigned to the caller (my_clients).
+func selectClients(ctx context.Context, idb bun.IDB, scope authz.Scope, f Filter, mine bool) (*bun.SelectQuery, error) {
+	q, err := authz.Narrow(ctx, idb.NewSelect().Model((*Client)(nil)), scope, conditions[*bun.SelectQuery](ctx))
+	if err != nil {
+		return nil, err
+	}
+	if mine {
+		q = assignedToCaller(ctx, q)
+	}
+	return f.apply(q)
+}
+
+// listClients picks the plan of a page of clients (selectClients' rows) and
+// runs it (docs/clients.md, "How a list is planned"). The count of a list
+// filtered by status at most comes from the counters; a search on
+// PostgreSQL goes through crm_clients_search and crm_clients_count; any
+// other list is counted with the real query.
+func listClients(ctx context.Context, idb bun.IDB, scope authz.Scope, f Filter, mine bool, r page.Request) (page.Result[Client], error) {
+	q, err := selectClients(ctx, idb, scope, f, mine)
+	if err != nil {
+		return page.Result[Client]{}, err
+	}
+	employee, counters := counted(ctx, scope, f, mine)
+	search := f.Search != "" && db.DialectOf(idb) == db.Postgres
+	if !counters && !search {
+		return page.List[Client](ctx, q, r, ordering)
+	}
+	terms, err := searchTerms(f.Search)
+	if err != nil {
+		return page.Result[Client]{}, err
+	}
+	expr, err := ordering.SQL(r.Ordering)
+	if err != nil {
+		return page.Result[Client]{}, err
+	}
+	// One term over the whole account: the search alone decides the rows.
+	whole := search && scope == authz.All && !mine && f == (Filter{Search: f.Search}) && len(terms) == 1
+	if whole {
+		if out, ok, err := fewMatches(ctx, idb, f, r, expr); err != nil || ok {
+			return out, err
+		}
+	}
+	// The counters of the clients listed, or of the account for a search.
+	n, err := countsOf(ctx, idb, employee)
+	if err != nil {
+		return page.Result[Client]{}, err
+	}
+	out := page.Result[Client]{Request: r}
+	switch {
+	case counters && f.Status != "":
+		out.Count = n[f.Status]
+	case counters:
+		out.Count = sum(n)
+	case whole:
+		err = idb.NewSelect().ColumnExpr("crm_clients_count(?)", page.LikePattern(terms[0])).Scan(ctx, &out.Count)
+	default:
+		var c int64
+		c, err = q.Count(ctx)
+		out.Count = int(c)
+	}
+	if err != nil || r.Offset() >= out.Count {
+		return out, err
+	}
+	// Few matches beside the account's clients: q takes them all from
+	// crm_clients_search and orders them. Many: walk the ordering's index
+	// with the LIKE as a filter on each row, which stops at the page.
+	if search && out.Count*out.Count >= (r.Offset()+r.Limit())*sum(n) {
+		f.like = true
+		if q, err = selectClients(ctx, idb, scope, f, mine); err != nil {
+			return page.Result[Client]{}, err
+		}
+	}
+	err = q.Model(&out.Rows).OrderExpr(expr).Limit(int64(r.Limit())).Offset(int64(r.Offset())).Scan(ctx)
+	return out, err
+}
+
+// sum is the number of clients of counters by status.
+func sum(n map[string]int) (total int) {
+	for _, v := range n {
+		total += v
+	}
+	return total
+}
+
+// searchInOne is how many matches a search may have for its page and its
+// count to come from one query (fewMatches).
+const searchInOne = 500
+
+// searchRow is a client of a search's page with the count of the search.
+type searchRow struct {
+	Client `bun:",extend"`
+	Total  int `bun:"total,scanonly"`
+}
+
+// fewMatches answers a one-term search over the whole account (PostgreSQL)
+// in one query when it matches at most searchInOne clients: the page, and
+// the count over the same rows (a window), from one run of
+// crm_clients_search stopped just past searchInOne. ok is false when the
+// search matches more (the caller counts, then picks the page's plan), or
+// the page is past the last match.
+func fewMatches(ctx context.Context, idb bun.IDB, f Filter, r page.Request, expr string) (out page.Result[Client], ok bool, err error) {
+	f.max = searchInOne + 1
+	q, err := selectClients(ctx, idb, authz.All, f, false)
+	if err != nil {
+		return out, false, err
+	}
+	var rows []searchRow
+	if err := q.Model(&rows).ColumnExpr("c.*").ColumnExpr("count(*) OVER () AS total").
+		OrderExpr(expr).Limit(int64(r.Limit())).Offset(int64(r.Offset())).Scan(ctx); err != nil {
+		return out, false, err
+	}
+	out.Request = r
+	switch {
+	case len(rows) == 0 && r.Offset() == 0:
+		return out, true, nil
+	case len(rows) == 0 || rows[0].Total > searchInOne:
+		return out, false, nil
+	}
+	out.Rows, out.Count = make([]Client, len(rows)), rows[0].Total
+	for i := range rows {
+		out.Rows[i] = rows[i].Client
+	}
+	return out, true, nil
 }

@@ -11,8 +11,8 @@ import (
 	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
-	"crm/platform/httpx"
 	"crm/platform/journal"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -44,7 +44,7 @@ func (s *Service) CreateOwner(ctx context.Context, tx bun.IDB, accountID int64, 
 	if err := insertEmployee(ctx, tx, e); err != nil {
 		return 0, err
 	}
-	err = s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: objectType, ObjectID: e.ID, AccountID: accountID, Object: e.view()})
+	err = s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Employee, ObjectID: e.ID, AccountID: accountID, Object: e.view()})
 	return e.ID, err
 }
 
@@ -87,7 +87,7 @@ type ListFilter struct {
 	Search string
 }
 
-var employeeOrdering = httpx.Ordering{
+var employeeOrdering = page.Ordering{
 	Fields: map[string]string{"id": "e.id", "name": "e.name", "email": "e.email", "role": "e.role",
 		"date_joined": "e.date_joined", "last_login": "e.last_login", "is_active": "e.is_active"},
 	Default:  "-date_joined",
@@ -95,14 +95,12 @@ var employeeOrdering = httpx.Ordering{
 }
 
 // List returns a page of the account's employees.
-func (s *Service) List(ctx context.Context, f ListFilter, p *httpx.ListParams) (*httpx.PageOutput[EmployeeView], error) {
+func (s *Service) List(ctx context.Context, f ListFilter, r page.Request) (page.Result[EmployeeView], error) {
 	q, err := authz.Visible(ctx, s.authz, "employees", db.Use(ctx, s.db).NewSelect().Model((*Employee)(nil)), ownRow(ctx))
 	if err != nil {
-		return nil, err
+		return page.Result[EmployeeView]{}, err
 	}
-	if f.Role != "" {
-		q = q.Where("e.role = ?", f.Role)
-	}
+	q = page.Equal(q, "e.role", f.Role)
 	switch f.Status {
 	case "":
 	case "active":
@@ -110,23 +108,16 @@ func (s *Service) List(ctx context.Context, f ListFilter, p *httpx.ListParams) (
 	case "inactive":
 		q = q.Where("e.is_active = ?", false)
 	default:
-		return nil, errs.Invalid("status", "Must be active or inactive.")
+		return page.Result[EmployeeView]{}, errs.Invalid("status", "Must be active or inactive.")
 	}
 	if f.Search != "" {
-		pat := httpx.LikePattern(f.Search)
+		pat := page.LikePattern(f.Search)
 		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.Where(`lower(e.name) LIKE ? ESCAPE '\'`, pat).WhereOr(`e.email LIKE ? ESCAPE '\'`, pat)
 		})
 	}
-	page, err := httpx.List[Employee](ctx, q, p, employeeOrdering)
-	if err != nil {
-		return nil, err
-	}
-	out := &httpx.PageOutput[EmployeeView]{Body: httpx.Page[EmployeeView]{Count: page.Body.Count, Next: page.Body.Next, Previous: page.Body.Previous, Results: make([]EmployeeView, len(page.Body.Results))}}
-	for i := range page.Body.Results {
-		out.Body.Results[i] = page.Body.Results[i].view()
-	}
-	return out, nil
+	employees, err := page.List[Employee](ctx, q, r, employeeOrdering)
+	return page.Map(employees, (*Employee).view), err
 }
 
 // ownRow is the employees table's condition for the scope rule: an
@@ -232,7 +223,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, er
 			return err
 		}
 		view = e.view()
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: objectType, ObjectID: e.ID, Object: view})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Employee, ObjectID: e.ID, Object: view})
 	})
 	if err != nil {
 		return nil, err
@@ -367,27 +358,27 @@ func (s *Service) recordUpdate(ctx context.Context, tx bun.IDB, before, after Em
 		"job_role": {before.JobRole, after.JobRole}, "phone_number": {before.PhoneNumber, after.PhoneNumber},
 		"is_active": {before.IsActive, after.IsActive}, "permissions": {sortedCopy(before.Permissions), sortedCopy(after.Permissions)},
 	})
-	kinds := map[string]map[string]journal.Change{}
+	kinds := map[journal.Action]map[string]journal.Change{}
 	for field, c := range diff {
-		action := "update"
+		action := journal.Update
 		switch {
 		case field == "role":
-			action = "role_change"
+			action = journal.RoleChange
 		case field == "permissions":
-			action = "permission_change"
+			action = journal.PermissionChange
 		case field == "is_active" && !after.IsActive:
-			action = "deactivate"
+			action = journal.Deactivate
 		}
 		if kinds[action] == nil {
 			kinds[action] = map[string]journal.Change{}
 		}
 		kinds[action][field] = c
 	}
-	for _, action := range []string{"update", "role_change", "permission_change", "deactivate"} {
+	for _, action := range []journal.Action{journal.Update, journal.RoleChange, journal.PermissionChange, journal.Deactivate} {
 		if len(kinds[action]) == 0 {
 			continue
 		}
-		if err := s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: objectType, ObjectID: after.ID,
+		if err := s.journal.Record(ctx, tx, journal.Entry{Action: action, ObjectType: journal.Employee, ObjectID: after.ID,
 			Changes: kinds[action], Object: after}); err != nil {
 			return err
 		}
@@ -426,7 +417,7 @@ func (s *Service) Deactivate(ctx context.Context, id int64) error {
 			return nil // already inactive: nothing changed
 		}
 		e.IsActive = false
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "deactivate", ObjectType: objectType, ObjectID: e.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Deactivate, ObjectType: journal.Employee, ObjectID: e.ID,
 			Changes: map[string]journal.Change{"is_active": {Old: true, New: false}}, Object: e.view()})
 	})
 }

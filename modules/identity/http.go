@@ -131,7 +131,8 @@ func (h handler) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 }
 
 func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[EmployeeView], error) {
-	return h.svc.List(ctx, ListFilter{Role: in.Role, Status: in.Status, Search: in.Search}, &in.ListParams)
+	r, err := h.svc.List(ctx, ListFilter{Role: in.Role, Status: in.Status, Search: in.Search}, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) get(ctx context.Context, in *idInput) (*employeeOutput, error) {

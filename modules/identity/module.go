@@ -26,7 +26,7 @@ var Module = fx.Module("identity",
 	),
 	boot.AsWorker(principalCacheListener),
 	fx.Provide(fx.Annotate(func(s *Service) boot.Fact {
-		if db.DialectOf(s.db) != db.Postgres {
+		if !db.Listens(s.db) {
 			return boot.Fact{Name: "principal_cache", Value: func() string { return "not used on SQLite" }}
 		}
 		return boot.Fact{Name: "principal_cache", Value: s.principals.state}
@@ -44,7 +44,7 @@ var Module = fx.Module("identity",
 // SQLite the cache stays off: the caller's lookup is a read of the embedded
 // database, no round trip to save.
 func principalCacheListener(s *Service, cfg config.Config, log *slog.Logger) fx.Hook {
-	if db.DialectOf(s.db) != db.Postgres {
+	if !db.Listens(s.db) {
 		return fx.Hook{}
 	}
 	url := cmp.Or(cfg.DBListenURL, cfg.DBOwnerURL, cfg.DatabaseURL)

@@ -121,7 +121,7 @@ func (s *Service) UpdatePermissions(ctx context.Context, id int64, names []strin
 		if len(changes) == 0 {
 			return nil
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "permission_change", ObjectType: objectType, ObjectID: e.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.PermissionChange, ObjectType: journal.Employee, ObjectID: e.ID,
 			Changes: changes, Object: v})
 	})
 	return out, err

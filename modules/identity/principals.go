@@ -159,11 +159,9 @@ func (c *principals) setOn(on bool) {
 // (afterCommit).
 func (s *Service) stale(ctx context.Context, tx bun.IDB, keys ...string) error {
 	s.principals.drop(keys...)
-	if db.DialectOf(tx) == db.Postgres {
-		for _, k := range keys {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_notify(?, ?)", notifyChannel, k); err != nil {
-				return err
-			}
+	for _, k := range keys {
+		if err := db.Notify(ctx, tx, notifyChannel, k); err != nil {
+			return err
 		}
 	}
 	if !db.AfterCommit(ctx, func() { s.principals.drop(keys...) }) {

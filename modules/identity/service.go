@@ -44,9 +44,6 @@ func NewService(d *bun.DB, o db.Owner, h *Hasher, s *auth.Signer, a *authz.Autho
 	return &Service{db: d, owner: o, hasher: h, signer: s, authz: a, journal: j, accounts: n}
 }
 
-// objectType names employees in the journal.
-const objectType = "employee"
-
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 var errBadCredentials = errs.Unauthenticated("Invalid email or password.")

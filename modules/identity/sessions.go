@@ -11,8 +11,8 @@ import (
 	"crm/platform/db"
 	"crm/platform/emailaddr"
 	"crm/platform/errs"
-	"crm/platform/httpx"
 	"crm/platform/journal"
+	"crm/platform/reqctx"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -102,7 +102,7 @@ type LoginUser struct {
 func (s *Service) Login(ctx context.Context, email, password string) (*LoginResult, error) {
 	email = emailaddr.Normalize(email)
 	t := now()
-	ip := httpx.ClientIP(ctx)
+	ip := reqctx.ClientIP(ctx)
 	// The attempt waits for its turn at the hasher before it is counted: one
 	// that the queue outlasts (a 503) checked no password and counts nothing.
 	done, err := s.hasher.acquire(ctx)
@@ -140,7 +140,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 		LoginFailures.Add(1)
 		// Recorded in the account of the email when it is an employee's,
 		// else in no account (a row no tenant ever lists).
-		failed := journal.Entry{Action: "login_failed", ObjectType: objectType,
+		failed := journal.Entry{Action: journal.LoginFailed, ObjectType: journal.Employee,
 			Changes: map[string]journal.Change{"email": {Old: nil, New: email}}}
 		if found {
 			failed.AccountID, failed.ObjectID = e.AccountID, e.ID
@@ -173,7 +173,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 		res = &LoginResult{Token: token, ExpiresAt: exp, User: LoginUser{ID: e.ID, Email: e.Email, Name: e.Name, Role: e.Role,
 			AccountID: e.AccountID, AccountName: accountName, Permissions: s.authz.Policy().Effective(e.Role, e.Permissions, e.AccountID)}}
 		e.LastLogin = &t
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "login", ObjectType: objectType, ObjectID: e.ID,
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Login, ObjectType: journal.Employee, ObjectID: e.ID,
 			AccountID: e.AccountID, ActorID: e.ID, At: t, Object: e.view()})
 	})
 	if err != nil {
@@ -201,7 +201,7 @@ func (s *Service) Logout(ctx context.Context) error {
 		if err := s.stale(ctx, tx, sessionKey(p.SessionID)); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "logout", ObjectType: objectType, ObjectID: p.EmployeeID})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Logout, ObjectType: journal.Employee, ObjectID: p.EmployeeID})
 	})
 }
 
@@ -282,6 +282,6 @@ func (s *Service) ChangePassword(ctx context.Context, id int64, oldPassword *str
 			return err
 		}
 		// No values: the event says that the password changed, never to what.
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "password_change", ObjectType: objectType, ObjectID: e.ID, Object: e.view()})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.PasswordChange, ObjectType: journal.Employee, ObjectID: e.ID, Object: e.view()})
 	})
 }

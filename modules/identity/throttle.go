@@ -62,10 +62,8 @@ func reserve(ctx context.Context, d *bun.DB, email, ip string, now time.Time) ([
 	err := db.InTx(ctx, d, func(tx bun.Tx) error {
 		since := now.Add(-throttleWindow)
 		for _, k := range keys {
-			if db.DialectOf(tx) == db.Postgres {
-				if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", k.key); err != nil {
-					return err
-				}
+			if err := db.LockKey(ctx, tx, k.key); err != nil {
+				return err
 			}
 			if _, err := tx.NewDelete().Model((*loginFailure)(nil)).Where("key = ?", k.key).Where("at <= ?", since).Exec(ctx); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"crm/platform/db"
@@ -79,10 +80,8 @@ func (s *Service) Receive(ctx context.Context, pathToken, signature string, payl
 	err = db.InAccount(ctx, s.db, st.AccountID, func(ctx context.Context, tx bun.Tx) error {
 		// One event of an account at a time: duplicates and events about
 		// the same objects never race (SQLite's write lock does the same).
-		if db.DialectOf(tx) == db.Postgres {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('crm.stripe.' || ?, 0))", st.AccountID); err != nil {
-				return err
-			}
+		if err := db.LockKey(ctx, tx, "crm.stripe."+strconv.FormatInt(st.AccountID, 10)); err != nil {
+			return err
 		}
 		row := &eventRow{AccountID: st.AccountID, EventID: ev.ID, Type: string(ev.Type), Created: time.Unix(ev.Created, 0).UTC(),
 			ReceivedAt: now(), Outcome: outcomeIgnored}

@@ -76,7 +76,8 @@ func routes(svc *Service) []httpx.Route {
 }
 
 func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[EndpointView], error) {
-	return h.svc.List(ctx, &in.ListParams)
+	r, err := h.svc.List(ctx, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) create(ctx context.Context, in *createInput) (*endpointOutput, error) {
@@ -101,7 +102,8 @@ func (h handler) delete(ctx context.Context, in *idInput) (*noContent, error) {
 }
 
 func (h handler) deliveries(ctx context.Context, in *deliveriesInput) (*httpx.PageOutput[DeliveryView], error) {
-	return h.svc.Deliveries(ctx, in.ID, in.Status, in.EventType, &in.ListParams)
+	r, err := h.svc.Deliveries(ctx, in.ID, in.Status, in.EventType, in.Request())
+	return httpx.Paged(&in.ListParams, r, err)
 }
 
 func (h handler) redeliver(ctx context.Context, in *redeliverInput) (*deliveryOutput, error) {

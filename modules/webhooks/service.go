@@ -15,7 +15,7 @@ import (
 	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
-	"crm/platform/httpx"
+	"crm/platform/page"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -171,28 +171,20 @@ func (s *Service) Get(ctx context.Context, id int64) (*EndpointView, error) {
 	return &v, nil
 }
 
-var endpointOrdering = httpx.Ordering{
+var endpointOrdering = page.Ordering{
 	Fields:   map[string]string{"id": "we.id", "url": "we.url", "created_at": "we.created_at", "enabled": "we.enabled"},
 	Default:  "-created_at",
 	TieBreak: "we.id",
 }
 
 // List returns a page of the account's endpoints.
-func (s *Service) List(ctx context.Context, p *httpx.ListParams) (*httpx.PageOutput[EndpointView], error) {
+func (s *Service) List(ctx context.Context, r page.Request) (page.Result[EndpointView], error) {
 	q, err := authz.Visible(ctx, s.authz, object, db.Use(ctx, s.db).NewSelect().Model((*Endpoint)(nil)), authz.Conditions[*bun.SelectQuery]{})
 	if err != nil {
-		return nil, err
+		return page.Result[EndpointView]{}, err
 	}
-	page, err := httpx.List[Endpoint](ctx, q, p, endpointOrdering)
-	if err != nil {
-		return nil, err
-	}
-	out := &httpx.PageOutput[EndpointView]{Body: httpx.Page[EndpointView]{Count: page.Body.Count, Next: page.Body.Next,
-		Previous: page.Body.Previous, Results: make([]EndpointView, len(page.Body.Results))}}
-	for i := range page.Body.Results {
-		out.Body.Results[i] = page.Body.Results[i].view()
-	}
-	return out, nil
+	endpoints, err := page.List[Endpoint](ctx, q, r, endpointOrdering)
+	return page.Map(endpoints, (*Endpoint).view), err
 }
 
 // Update changes the fields sent.
@@ -230,38 +222,25 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 	})
 }
 
-var deliveryOrdering = httpx.Ordering{
+var deliveryOrdering = page.Ordering{
 	Fields:   map[string]string{"id": "wd.id", "created_at": "wd.created_at", "status": "wd.status", "attempts": "wd.attempts"},
 	Default:  "-created_at",
 	TieBreak: "wd.id",
 }
 
 // Deliveries returns a page of an endpoint's delivery log.
-func (s *Service) Deliveries(ctx context.Context, endpointID int64, status, eventType string, p *httpx.ListParams) (*httpx.PageOutput[DeliveryView], error) {
+func (s *Service) Deliveries(ctx context.Context, endpointID int64, status, eventType string, r page.Request) (page.Result[DeliveryView], error) {
 	idb := db.Use(ctx, s.db)
 	if _, err := s.get(ctx, idb, endpointID, "read"); err != nil {
-		return nil, err
+		return page.Result[DeliveryView]{}, err
 	}
 	q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Delivery)(nil)).Where("wd.endpoint_id = ?", endpointID))
 	if err != nil {
-		return nil, err
+		return page.Result[DeliveryView]{}, err
 	}
-	if status != "" {
-		q = q.Where("wd.status = ?", status)
-	}
-	if eventType != "" {
-		q = q.Where("wd.event_type = ?", eventType)
-	}
-	page, err := httpx.List[Delivery](ctx, q, p, deliveryOrdering)
-	if err != nil {
-		return nil, err
-	}
-	out := &httpx.PageOutput[DeliveryView]{Body: httpx.Page[DeliveryView]{Count: page.Body.Count, Next: page.Body.Next,
-		Previous: page.Body.Previous, Results: make([]DeliveryView, len(page.Body.Results))}}
-	for i := range page.Body.Results {
-		out.Body.Results[i] = page.Body.Results[i].view()
-	}
-	return out, nil
+	q = page.Equal(page.Equal(q, "wd.status", status), "wd.event_type", eventType)
+	deliveries, err := page.List[Delivery](ctx, q, r, deliveryOrdering)
+	return page.Map(deliveries, (*Delivery).view), err
 }
 
 // Redeliver queues a delivery again now, whatever its status, with a fresh
@@ -277,14 +256,10 @@ func (s *Service) Redeliver(ctx context.Context, endpointID, deliveryID int64) (
 		if err != nil {
 			return err
 		}
-		if db.DialectOf(tx) == db.Postgres {
-			q = q.For("UPDATE")
-		}
-		if err := q.Scan(ctx); err != nil {
-			if db.IsNoRows(err) {
-				return errs.NotFound()
-			}
+		if found, err := db.First(ctx, q, true); err != nil {
 			return err
+		} else if !found {
+			return errs.NotFound()
 		}
 		t := now()
 		if d.Claim != nil && d.LockedUntil != nil && d.LockedUntil.After(t) {

@@ -33,47 +33,43 @@ func NewSink(retryFor time.Duration) *Sink {
 // EventType maps a journal entry to the event it announces, or "".
 func EventType(e *journal.Entry) string {
 	switch e.ObjectType {
-	case "client":
+	case journal.Client:
 		switch e.Action {
-		case "create":
+		case journal.Create:
 			return ClientCreated
-		case "update":
+		case journal.Update:
 			return ClientUpdated
-		case "status_change":
+		case journal.StatusChange:
 			return ClientStatusChanged
-		case "delete":
+		case journal.Delete:
 			return ClientDeleted
 		}
-	case "payment":
+	case journal.Payment:
 		switch e.Action {
-		case "create":
+		case journal.Create:
 			return PaymentRecorded
-		case "status_change":
+		case journal.StatusChange:
 			return PaymentStatusChanged
 		}
-	case "instalment":
+	case journal.Instalment:
 		switch e.Action {
-		case "status_change", "update":
+		case journal.StatusChange, journal.Update:
 			if c, ok := e.Changes["status"]; ok && fmt.Sprint(c.New) == "paid" {
 				return InstalmentPaid
 			}
-		case actionOverdue:
+		case journal.Overdue:
 			return InstalmentOverdue
 		}
-	case "employee":
+	case journal.Employee:
 		switch e.Action {
-		case "create":
+		case journal.Create:
 			return EmployeeCreated
-		case "deactivate":
+		case journal.Deactivate:
 			return EmployeeDeactivated
 		}
 	}
 	return ""
 }
-
-// actionOverdue is billing's journal action for an instalment the overdue
-// scan found overdue (overdue.go).
-const actionOverdue = "overdue"
 
 // Write is the journal.Sink: it runs in the change's transaction.
 func (s *Sink) Write(ctx context.Context, tx bun.IDB, e *journal.Entry) error {
@@ -122,13 +118,13 @@ func data(e *journal.Entry) EventData {
 			obj[field] = c.Old
 		}
 		obj["id"] = e.ObjectID
-		if e.Action == "delete" {
+		if e.Action == journal.Delete {
 			obj["deleted"] = true
 		}
 		return EventData{Object: obj}
 	}
 	d := EventData{Object: e.Object}
-	if e.Action == "create" {
+	if e.Action == journal.Create {
 		return d
 	}
 	for field, c := range e.Changes {

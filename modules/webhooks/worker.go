@@ -224,9 +224,7 @@ func (w *Worker) claim(ctx context.Context) ([]claimed, string, error) {
 		}).
 		OrderExpr("wd.next_attempt_at, wd.id").
 		Limit(int64(w.opts.BatchSize))
-	if db.DialectOf(idb) == db.Postgres {
-		due = due.For("UPDATE SKIP LOCKED")
-	}
+	due = db.SkipLocked(due)
 	res, err := idb.NewUpdate().Model((*Delivery)(nil)).
 		Set("locked_until = ?", t.Add(w.lease())).
 		Set("claim = ?", token).

@@ -1,21 +1,14 @@
 package httpx
 
 import (
-	"context"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"crm/platform/errs"
+	"crm/platform/page"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/uptrace/bun"
-)
-
-// DefaultPageSize and MaxPageSize follow the seed's DRF pagination.
-const (
-	DefaultPageSize = 50
-	MaxPageSize     = 200
 )
 
 // ListParams are the pagination and ordering query parameters every list
@@ -40,26 +33,10 @@ func (p *ListParams) Resolve(ctx huma.Context) []error {
 	return nil
 }
 
-// Limit and Offset of the requested page.
-func (p *ListParams) Limit() int {
-	if p.PageSize <= 0 {
-		return DefaultPageSize
-	}
-	if p.PageSize > MaxPageSize {
-		return MaxPageSize
-	}
-	return p.PageSize
+// Request is the page asked for, as the services take it.
+func (p *ListParams) Request() page.Request {
+	return page.Request{Number: p.Page, Size: p.PageSize, Ordering: p.Ordering}
 }
-
-func (p *ListParams) page() int {
-	if p.Page <= 0 {
-		return 1
-	}
-	return p.Page
-}
-
-// Offset of the first row of the page.
-func (p *ListParams) Offset() int { return (p.page() - 1) * p.Limit() }
 
 // Page is the seed's DRF page: count, next, previous, results.
 type Page[T any] struct {
@@ -74,15 +51,15 @@ type PageOutput[T any] struct {
 	Body Page[T]
 }
 
-func (p *ListParams) link(page int) *string {
+func (p *ListParams) link(n int) *string {
 	q := url.Values{}
 	for k, v := range p.query {
 		q[k] = v
 	}
-	if page == 1 {
+	if n == 1 {
 		q.Del("page")
 	} else {
-		q.Set("page", strconv.Itoa(page))
+		q.Set("page", strconv.Itoa(n))
 	}
 	s := p.base
 	if enc := q.Encode(); enc != "" {
@@ -91,108 +68,25 @@ func (p *ListParams) link(page int) *string {
 	return &s
 }
 
-// NewPage builds the page for count matching rows; a page past the end is 404.
-func NewPage[T any](p *ListParams, count int, results []T) (*PageOutput[T], error) {
-	page := p.page()
-	if page > 1 && p.Offset() >= count {
-		return nil, errs.New(404, "Invalid page.")
-	}
-	if results == nil {
-		results = []T{}
-	}
-	out := &PageOutput[T]{Body: Page[T]{Count: count, Results: results}}
-	if p.Offset()+len(results) < count {
-		out.Body.Next = p.link(page + 1)
-	}
-	if page > 1 {
-		out.Body.Previous = p.link(page - 1)
-	}
-	return out, nil
-}
-
-// List runs the page query, then its count, and builds the page; q must
-// already hold the filters and the scope. A page that is not full tells the
-// count itself (its offset plus its rows): no count query then, which is
-// every list shorter than a page (a client's payments, say).
-func List[T any](ctx context.Context, q *bun.SelectQuery, p *ListParams, order Ordering) (*PageOutput[T], error) {
-	var rows []T
-	expr, err := order.SQL(p.Ordering)
+// Paged is every list handler's answer: the service's page r (or its error
+// err) as the DRF envelope, with links on p's URL; a page past the end is
+// 404.
+func Paged[T any](p *ListParams, r page.Result[T], err error) (*PageOutput[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := q.Model(&rows).OrderExpr(expr).Limit(int64(p.Limit())).Offset(int64(p.Offset())).Scan(ctx); err != nil {
-		return nil, err
+	if r.PastEnd() {
+		return nil, errs.New(404, "Invalid page.")
 	}
-	count := p.Offset() + len(rows)
-	if len(rows) == p.Limit() {
-		n, err := q.Count(ctx)
-		if err != nil {
-			return nil, err
-		}
-		count = int(n)
+	out := &PageOutput[T]{Body: Page[T]{Count: r.Count, Results: r.Rows}}
+	if out.Body.Results == nil {
+		out.Body.Results = []T{}
 	}
-	return NewPage(p, count, rows)
-}
-
-// Ordering is the whitelist of one list: API field name to SQL column, plus
-// the default order.
-type Ordering struct {
-	Fields  map[string]string
-	Default string // e.g. "-created_at"
-	// TieBreak is appended so pages are stable (e.g. "?TableAlias.id").
-	TieBreak string
-}
-
-// SQL turns "?ordering=a,-b" into an ORDER BY expression, refusing a field
-// the whitelist does not hold.
-func (o Ordering) SQL(param string) (string, error) {
-	if strings.TrimSpace(param) == "" {
-		param = o.Default
+	if r.More() {
+		out.Body.Next = p.link(r.Request.Page() + 1)
 	}
-	var parts []string
-	desc := false
-	for _, f := range strings.Split(param, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		desc = strings.HasPrefix(f, "-")
-		col, ok := o.Fields[strings.TrimPrefix(f, "-")]
-		if !ok {
-			allowed := make([]string, 0, len(o.Fields))
-			for k := range o.Fields {
-				allowed = append(allowed, k)
-			}
-			return "", errs.Invalid("ordering", "Unknown ordering field "+strconv.Quote(strings.TrimPrefix(f, "-"))+"; allowed: "+strings.Join(sorted(allowed), ", ")+".")
-		}
-		if desc {
-			parts = append(parts, col+" DESC")
-		} else {
-			parts = append(parts, col+" ASC")
-		}
+	if n := r.Request.Page(); n > 1 {
+		out.Body.Previous = p.link(n - 1)
 	}
-	if o.TieBreak != "" {
-		if desc {
-			parts = append(parts, o.TieBreak+" DESC")
-		} else {
-			parts = append(parts, o.TieBreak+" ASC")
-		}
-	}
-	return strings.Join(parts, ", "), nil
-}
-
-func sorted(s []string) []string {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
-	return s
-}
-
-// LikePattern escapes %, _ and \ so a search matches them literally, and
-// wraps the term for a substring match (use with ESCAPE '\').
-func LikePattern(term string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return "%" + r.Replace(strings.ToLower(term)) + "%"
+	return out, nil
 }

@@ -22,6 +22,7 @@ import (
 	"crm/platform/authz"
 	"crm/platform/db"
 	"crm/platform/errs"
+	"crm/platform/reqctx"
 	"crm/platform/tenant"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -67,11 +68,7 @@ type Server struct {
 
 type ctxKey int
 
-const (
-	requestIDKey ctxKey = iota
-	clientIPKey
-	failureKey
-)
+const failureKey ctxKey = 0
 
 // failure is the cause of a request's 5xx answer, kept by whichever layer
 // wrote the answer (Fiber's error handler, huma, a panic) for the one log
@@ -108,18 +105,6 @@ func noteHumaFailure(ctx huma.Context, _ string, v any) (any, error) {
 		noteFailure(ctx.Context(), e)
 	}
 	return v, nil
-}
-
-// RequestID returns the id of the request in ctx.
-func RequestID(ctx context.Context) string { s, _ := ctx.Value(requestIDKey).(string); return s }
-
-// ClientIP returns the caller's address.
-func ClientIP(ctx context.Context) string { s, _ := ctx.Value(clientIPKey).(string); return s }
-
-// WithRequest is used by tests and the CLI to give a context request data.
-func WithRequest(ctx context.Context, requestID, ip string) context.Context {
-	ctx = context.WithValue(ctx, requestIDKey, requestID)
-	return context.WithValue(ctx, clientIPKey, ip)
 }
 
 func init() {
@@ -344,8 +329,7 @@ func (s *Server) frame(c *fiber.Ctx) error {
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Cache-Control", "no-store")
 	ip := strings.Clone(c.IP())
-	ctx := context.WithValue(c.UserContext(), requestIDKey, rid)
-	ctx = context.WithValue(ctx, clientIPKey, ip)
+	ctx := reqctx.With(c.UserContext(), rid, ip)
 	f := &failure{}
 	ctx = context.WithValue(ctx, failureKey, f)
 	var cancel context.CancelFunc

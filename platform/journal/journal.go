@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"crm/platform/auth"
-	"crm/platform/httpx"
+	"crm/platform/reqctx"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -24,13 +24,45 @@ type Change struct {
 	New any `json:"new"`
 }
 
+// Action is what a change did; its string is stored in the audit log and
+// read by the webhook events, so a value never changes.
+type Action string
+
+// The actions modules journal.
+const (
+	Create           Action = "create"
+	Update           Action = "update"
+	Delete           Action = "delete"
+	StatusChange     Action = "status_change"
+	Deactivate       Action = "deactivate"
+	Overdue          Action = "overdue" // an open instalment past its date
+	Login            Action = "login"
+	LoginFailed      Action = "login_failed"
+	Logout           Action = "logout"
+	PasswordChange   Action = "password_change"
+	PermissionChange Action = "permission_change"
+	RoleChange       Action = "role_change"
+)
+
+// ObjectType is the kind of row a change is to; stored like Action.
+type ObjectType string
+
+// The object types modules journal.
+const (
+	Account        ObjectType = "account"
+	Employee       ObjectType = "employee"
+	Client         ObjectType = "client"
+	Package        ObjectType = "package"
+	ClientPackage  ObjectType = "client_package"
+	Payment        ObjectType = "payment"
+	Instalment     ObjectType = "instalment"
+	StripeCustomer ObjectType = "stripe_customer"
+)
+
 // Entry is one change to record.
 type Entry struct {
-	// Action: create, update, delete, status_change, login, login_failed,
-	// logout, password_change, permission_change, role_change, ...
-	Action string
-	// ObjectType: client, payment, employee, session, ...
-	ObjectType string
+	Action     Action
+	ObjectType ObjectType
 	ObjectID   int64
 	// Changes by field (for updates; creates may list the new values).
 	Changes map[string]Change
@@ -85,10 +117,10 @@ func (j *Journal) Record(ctx context.Context, tx bun.IDB, e Entry) error {
 		}
 	}
 	if e.RequestID == "" {
-		e.RequestID = httpx.RequestID(ctx)
+		e.RequestID = reqctx.ID(ctx)
 	}
 	if e.IP == "" {
-		e.IP = httpx.ClientIP(ctx)
+		e.IP = reqctx.ClientIP(ctx)
 	}
 	if e.At.IsZero() {
 		e.At = time.Now().UTC().Truncate(time.Microsecond)

@@ -305,30 +305,7 @@ func (p *joinParser) scan() {
 			continue
 		}
 		if b.expectTable && !notAlias[t.text] {
-			insert := b.insert
-			b.expectTable, b.insert = false, false
-			if p.word(i+1) == "(" {
-				continue // a function's rows, or the columns of an INSERT
-			}
-			name := t.text
-			if dot := strings.LastIndexByte(name, '.'); dot >= 0 {
-				name = name[dot+1:] // schema.table
-			}
-			alias := name
-			j := i + 1
-			if p.word(j) == "as" {
-				j++
-			}
-			if j < len(p.toks) && p.toks[j].kind == tIdent && !notAlias[p.toks[j].text] {
-				alias = p.toks[j].text
-				for k := i + 1; k <= j; k++ {
-					p.blockAt[k] = b
-				}
-				i = j
-			}
-			b.aliases[alias] = len(p.refs)
-			b.refs = append(b.refs, len(p.refs))
-			p.refs = append(p.refs, ref{table: name, alias: alias, top: b.top, insert: insert})
+			i = p.tableRef(b, i)
 			continue
 		}
 		if !g.isBlock {
@@ -360,6 +337,36 @@ func (p *joinParser) scan() {
 			}
 		}
 	}
+}
+
+// tableRef reads the table named at token i (and its alias) into block b,
+// and returns the index of its last token.
+func (p *joinParser) tableRef(b *block, i int) int {
+	insert := b.insert
+	b.expectTable, b.insert = false, false
+	if p.word(i+1) == "(" {
+		return i // a function's rows, or the columns of an INSERT
+	}
+	name := p.toks[i].text
+	if dot := strings.LastIndexByte(name, '.'); dot >= 0 {
+		name = name[dot+1:] // schema.table
+	}
+	alias := name
+	j := i + 1
+	if p.word(j) == "as" {
+		j++
+	}
+	if j < len(p.toks) && p.toks[j].kind == tIdent && !notAlias[p.toks[j].text] {
+		alias = p.toks[j].text
+		for k := i + 1; k <= j; k++ {
+			p.blockAt[k] = b
+		}
+		i = j
+	}
+	b.aliases[alias] = len(p.refs)
+	b.refs = append(b.refs, len(p.refs))
+	p.refs = append(p.refs, ref{table: name, alias: alias, top: b.top, insert: insert})
+	return i
 }
 
 // node names the value of the column name seen at token i: a reference's

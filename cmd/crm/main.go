@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"crm/cmd/crm/bindings"
 	"crm/modules/accounts"
 	"crm/modules/audit"
 	"crm/modules/billing"
@@ -26,7 +27,6 @@ import (
 	"crm/modules/identity"
 	"crm/modules/stripe"
 	"crm/modules/webhooks"
-	"crm/platform/access"
 	"crm/platform/authz"
 	"crm/platform/boot"
 	"crm/platform/config"
@@ -53,7 +53,8 @@ func appVersion() string {
 	return "dev"
 }
 
-// Modules are the business capabilities of the API.
+// Modules are the business capabilities of the API, and the interfaces
+// bound between them (package bindings).
 func Modules() fx.Option {
 	return fx.Options(
 		accounts.Module,
@@ -64,29 +65,7 @@ func Modules() fx.Option {
 		catalog.Module,
 		billing.Module,
 		stripe.Module,
-		// The account's first super_admin is an identity employee; identity
-		// asks accounts for the name of a signed-in employee's account, and
-		// clients asks identity which employees exist.
-		fx.Provide(
-			func(s *identity.Service) accounts.OwnerCreator { return s },
-			func(n accounts.Names) identity.AccountNames { return n },
-			func(s *identity.Service) clients.Employees { return s },
-		),
-		// Catalog and billing rows follow their client: they ask the clients
-		// module which clients exist and which the caller reads; billing asks
-		// the catalog which client a client package belongs to.
-		fx.Provide(
-			func(s *clients.Service) access.Clients { return s },
-			func(s *catalog.Service) billing.ClientPackages { return s },
-		),
-		// Stripe in changes billing's rows through billing, and finds the
-		// client an event names through the clients module; the overdue scan
-		// of webhooks out has billing mark the instalments overdue.
-		fx.Provide(
-			func(s *billing.Service) stripe.Billing { return s },
-			func(s *clients.Service) stripe.Clients { return s },
-			func(s *billing.Service) webhooks.Instalments { return s },
-		),
+		bindings.All,
 	)
 }
 

@@ -146,100 +146,132 @@ func seedDemo(ctx context.Context, app *fiber.App, acc *accounts.Service, passwo
 		return nil, err
 	}
 	api.token = login.Token
-	res := &DemoResult{AccountID: account.ID, Password: password, Logins: demoLogins, Counts: map[string]int{}}
-
-	// Employees.
-	if err := api.call(http.MethodPatch, fmt.Sprintf("/api/employees/%d/", ownerID), map[string]any{
-		"name": owner.Name, "job_role": owner.JobRole, "phone_number": "+1 415 555 0100"}, nil); err != nil {
-		return nil, err
+	s := &demoSeed{api: api, password: password, employees: map[string]int64{"olivia": ownerID},
+		res: &DemoResult{AccountID: account.ID, Password: password, Logins: demoLogins, Counts: map[string]int{}}}
+	for _, step := range []func() error{s.addEmployees, s.addClients, s.addPackages, s.addSales, s.addPayments, s.addStripeCustomers} {
+		if err := step(); err != nil {
+			return nil, err
+		}
 	}
-	ids := map[string]int64{"olivia": ownerID}
+	return s.res, nil
+}
+
+// demoSeed is one run of seedDemo: the API as the owner, and what it made.
+type demoSeed struct {
+	api       *demoAPI
+	password  string
+	res       *DemoResult
+	employees map[string]int64 // by the local part of the email ("tom": the former employee)
+	clients   []int64          // the ids of demoClients
+	packages  []int64          // the ids of demoPackages
+	cps       []int64          // the client packages, in the order addSales makes them
+	today     time.Time
+}
+
+// create posts body to path and returns the new object's id.
+func (s *demoSeed) create(path string, body any) (int64, error) {
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	err := s.api.call(http.MethodPost, path, body, &out)
+	return out.ID, err
+}
+
+// addEmployees completes the owner and adds the other logins, and a former
+// employee: inactive, cannot log in, still named on old clients.
+func (s *demoSeed) addEmployees() error {
+	owner := demoLogins[0]
+	if err := s.api.call(http.MethodPatch, fmt.Sprintf("/api/employees/%d/", s.employees["olivia"]), map[string]any{
+		"name": owner.Name, "job_role": owner.JobRole, "phone_number": "+1 415 555 0100"}, nil); err != nil {
+		return err
+	}
 	for i, l := range demoLogins[1:] {
-		body := map[string]any{"name": l.Name, "email": l.Email, "password": password, "role": l.Role,
+		body := map[string]any{"name": l.Name, "email": l.Email, "password": s.password, "role": l.Role,
 			"job_role": l.JobRole, "phone_number": fmt.Sprintf("+1 415 555 01%02d", i+1)}
 		if l.Email == "james@"+demoDomain {
 			body["permissions"] = []string{"view_all_clients"}
 		}
-		var e struct {
-			ID int64 `json:"id"`
+		id, err := s.create("/api/employees/", body)
+		if err != nil {
+			return err
 		}
-		if err := api.call(http.MethodPost, "/api/employees/", body, &e); err != nil {
-			return nil, err
-		}
-		ids[strings.SplitN(l.Email, "@", 2)[0]] = e.ID
+		s.employees[strings.SplitN(l.Email, "@", 2)[0]] = id
 	}
-	// A former employee: inactive, cannot log in, still named on old clients.
-	var former struct {
-		ID int64 `json:"id"`
+	former, err := s.create("/api/employees/", map[string]any{"name": "Tom Becker", "email": "tom@" + demoDomain,
+		"password": s.password, "role": "employee", "job_role": "Coach (left)", "is_active": false})
+	if err != nil {
+		return err
 	}
-	if err := api.call(http.MethodPost, "/api/employees/", map[string]any{"name": "Tom Becker", "email": "tom@" + demoDomain,
-		"password": password, "role": "employee", "job_role": "Coach (left)", "is_active": false}, &former); err != nil {
-		return nil, err
-	}
-	res.Counts["employees"] = len(demoLogins) + 1
+	s.employees["tom"] = former
+	s.res.Counts["employees"] = len(demoLogins) + 1
+	return nil
+}
 
-	// Clients, in every status, assigned to the coach, closer and setter.
-	type client struct {
-		first, last, status, country, currency, coach, closer, setter, notes string
-	}
-	clientsData := []client{
-		{"Emma", "Johnson", "active", "US", "USD", "ana", "james", "priya", "Wants to grow her bakery to a second shop."},
-		{"Liam", "Smith", "active", "GB", "GBP", "ana", "james", "priya", "Prefers calls on Tuesdays."},
-		{"Sophie", "Müller", "active", "DE", "EUR", "ana", "james", "", "Pays by card; invoices in EUR."},
-		{"Noah", "Brown", "active", "CA", "USD", "", "james", "priya", ""},
-		{"Chloé", "Martin", "onboarding", "FR", "EUR", "ana", "", "priya", "Kick-off call booked."},
-		{"Lucas", "García", "onboarding", "ES", "EUR", "", "james", "priya", ""},
-		{"Olivia", "Wilson", "paused", "AU", "USD", "ana", "james", "", "Paused for parental leave until next quarter."},
-		{"Ethan", "Taylor", "inactive", "US", "USD", "tom", "james", "priya", "Coach left; to be reassigned."},
-		{"Mia", "Davies", "cancelled", "GB", "GBP", "", "james", "", "Cancelled after the first month."},
-	}
-	clientIDs := make([]int64, len(clientsData))
-	for i, c := range clientsData {
-		ref := func(name string) any {
-			if name == "" {
-				return nil
-			}
-			if name == "tom" {
-				return former.ID
-			}
-			return ids[name]
+type demoClient struct {
+	first, last, status, country, currency, coach, closer, setter, notes string
+}
+
+// demoClients are in every status, assigned to the coach, closer and setter.
+var demoClients = []demoClient{
+	{"Emma", "Johnson", "active", "US", "USD", "ana", "james", "priya", "Wants to grow her bakery to a second shop."},
+	{"Liam", "Smith", "active", "GB", "GBP", "ana", "james", "priya", "Prefers calls on Tuesdays."},
+	{"Sophie", "Müller", "active", "DE", "EUR", "ana", "james", "", "Pays by card; invoices in EUR."},
+	{"Noah", "Brown", "active", "CA", "USD", "", "james", "priya", ""},
+	{"Chloé", "Martin", "onboarding", "FR", "EUR", "ana", "", "priya", "Kick-off call booked."},
+	{"Lucas", "García", "onboarding", "ES", "EUR", "", "james", "priya", ""},
+	{"Olivia", "Wilson", "paused", "AU", "USD", "ana", "james", "", "Paused for parental leave until next quarter."},
+	{"Ethan", "Taylor", "inactive", "US", "USD", "tom", "james", "priya", "Coach left; to be reassigned."},
+	{"Mia", "Davies", "cancelled", "GB", "GBP", "", "james", "", "Cancelled after the first month."},
+}
+
+func (c demoClient) email() string {
+	return strings.ToLower(asciiOnly(c.first)+"."+asciiOnly(c.last)) + "@client.example.com"
+}
+
+func (s *demoSeed) addClients() error {
+	ref := func(name string) any {
+		if name == "" {
+			return nil
 		}
-		body := map[string]any{"first_name": c.first, "last_name": c.last,
-			"email":  strings.ToLower(asciiOnly(c.first)+"."+asciiOnly(c.last)) + "@client.example.com",
-			"phone":  fmt.Sprintf("+1 212 555 %04d", 1000+i),
+		return s.employees[name]
+	}
+	for i, c := range demoClients {
+		id, err := s.create("/api/clients/", map[string]any{"first_name": c.first, "last_name": c.last,
+			"email": c.email(), "phone": fmt.Sprintf("+1 212 555 %04d", 1000+i),
 			"status": c.status, "country": c.country, "currency": c.currency,
-			"coach": ref(c.coach), "closer": ref(c.closer), "setter": ref(c.setter), "notes": c.notes}
-		var out struct {
-			ID int64 `json:"id"`
+			"coach": ref(c.coach), "closer": ref(c.closer), "setter": ref(c.setter), "notes": c.notes})
+		if err != nil {
+			return err
 		}
-		if err := api.call(http.MethodPost, "/api/clients/", body, &out); err != nil {
-			return nil, err
-		}
-		clientIDs[i] = out.ID
+		s.clients = append(s.clients, id)
 	}
-	res.Counts["clients"] = len(clientsData)
+	s.res.Counts["clients"] = len(demoClients)
+	return nil
+}
 
-	// Packages.
-	packagesData := []struct{ name, desc string }{
-		{"Starter Coaching", "Four one-to-one sessions over a month, with a written action plan."},
-		{"Growth Program", "Six months of fortnightly coaching, a group workshop each month and email support."},
-		{"Elite Mentorship", "A year of weekly mentoring with the founder, quarterly strategy days and priority support."},
-	}
-	packageIDs := make([]int64, len(packagesData))
-	for i, p := range packagesData {
-		var out struct {
-			ID int64 `json:"id"`
-		}
-		if err := api.call(http.MethodPost, "/api/packages/", map[string]any{"package_name": p.name, "description": p.desc}, &out); err != nil {
-			return nil, err
-		}
-		packageIDs[i] = out.ID
-	}
-	res.Counts["packages"] = len(packagesData)
+var demoPackages = []struct{ name, desc string }{
+	{"Starter Coaching", "Four one-to-one sessions over a month, with a written action plan."},
+	{"Growth Program", "Six months of fortnightly coaching, a group workshop each month and email support."},
+	{"Elite Mentorship", "A year of weekly mentoring with the founder, quarterly strategy days and priority support."},
+}
 
-	// Client packages, payments and instalments, dated around today.
-	today := time.Now().UTC().Truncate(24 * time.Hour)
-	day := func(months, days int) string { return today.AddDate(0, months, days).Format(time.DateOnly) }
+func (s *demoSeed) addPackages() error {
+	for _, p := range demoPackages {
+		id, err := s.create("/api/packages/", map[string]any{"package_name": p.name, "description": p.desc})
+		if err != nil {
+			return err
+		}
+		s.packages = append(s.packages, id)
+	}
+	s.res.Counts["packages"] = len(demoPackages)
+	return nil
+}
+
+// addSales adds the client packages and their instalments, dated around
+// today.
+func (s *demoSeed) addSales() error {
+	s.today = time.Now().UTC().Truncate(24 * time.Hour)
+	day := func(months, days int) string { return s.today.AddDate(0, months, days).Format(time.DateOnly) }
 	sales := []struct {
 		client, pkg      int
 		price, monthly   string
@@ -255,91 +287,94 @@ func seedDemo(ctx context.Context, app *fiber.App, acc *accounts.Service, passwo
 		{6, 2, "8500.00", "8500.00", "Yearly", "inactive", day(-6, 0), day(6, 0), 0},
 		{8, 0, "399.00", "399.00", "PIF", "inactive", day(-2, 0), day(-1, 0), 0},
 	}
-	cpIDs := make([]int64, len(sales))
-	for i, s := range sales {
-		c := clientsData[s.client]
-		var cp struct {
-			ID int64 `json:"id"`
+	for _, sale := range sales {
+		cp, err := s.create("/api/client-packages/", map[string]any{
+			"client": s.clients[sale.client], "package": s.packages[sale.pkg], "custom_price": sale.price,
+			"monthly_payment_amount": sale.monthly, "payment_schedule": sale.schedule,
+			"start_date": sale.start, "end_date": sale.end, "status": sale.status})
+		if err != nil {
+			return err
 		}
-		if err := api.call(http.MethodPost, "/api/client-packages/", map[string]any{
-			"client": clientIDs[s.client], "package": packageIDs[s.pkg], "custom_price": s.price,
-			"monthly_payment_amount": s.monthly, "payment_schedule": s.schedule,
-			"start_date": s.start, "end_date": s.end, "status": s.status}, &cp); err != nil {
-			return nil, err
-		}
-		cpIDs[i] = cp.ID
-		res.Counts["client_packages"]++
+		s.cps = append(s.cps, cp)
+		s.res.Counts["client_packages"]++
 		every := 1
-		if s.schedule == "Quarterly" {
+		if sale.schedule == "Quarterly" {
 			every = 3
 		}
-		start, _ := time.Parse(time.DateOnly, s.start)
-		for n := 1; n <= s.months; n++ {
+		start, _ := time.Parse(time.DateOnly, sale.start)
+		for n := 1; n <= sale.months; n++ {
 			due := start.AddDate(0, (n-1)*every, 0)
 			status := "open"
 			switch {
-			case due.Before(today) && n == 2 && s.client == 3:
+			case due.Before(s.today) && n == 2 && sale.client == 3:
 				status = "failed" // the card of Noah Brown was declined once
-			case due.Before(today):
+			case due.Before(s.today):
 				status = "paid"
 			}
-			if err := api.call(http.MethodPost, "/api/installments/", map[string]any{
-				"client": clientIDs[s.client], "client_package": cp.ID, "amount": s.monthly, "currency": c.currency,
-				"schedule_date": due.Format(time.DateOnly), "status": status, "instalment_number": n}, nil); err != nil {
-				return nil, err
+			if err := s.instalment(sale.client, cp, sale.monthly, due.Format(time.DateOnly), status, n); err != nil {
+				return err
 			}
-			res.Counts["installments"]++
 		}
 	}
 	// A closed instalment: the plan of the cancelled client, written off.
-	if err := api.call(http.MethodPost, "/api/installments/", map[string]any{
-		"client": clientIDs[8], "client_package": cpIDs[6], "amount": "399.00", "currency": "GBP",
-		"schedule_date": day(-1, 0), "status": "closed", "instalment_number": 1}, nil); err != nil {
-		return nil, err
-	}
-	res.Counts["installments"]++
+	return s.instalment(8, s.cps[6], "399.00", day(-1, 0), "closed", 1)
+}
 
-	payments := []struct {
-		client             int
-		amount, status     string
-		monthsAgo, daysAgo int
-	}{
-		{0, "400.00", "paid", 3, 0}, {0, "400.00", "paid", 2, 0}, {0, "400.00", "paid", 1, 0},
-		{1, "499.00", "paid", 1, 0},
-		{2, "2250.00", "paid", 4, 0}, {2, "2250.00", "paid", 1, 0},
-		{3, "366.67", "paid", 2, 0}, {3, "366.67", "failed", 1, 0}, {3, "366.67", "paid", 0, -20},
-		{4, "450.00", "paid", 0, -5},
-		{6, "8500.00", "disputed", 6, 0},
-		{7, "120.00", "refunded", 5, 0},
-		{8, "399.00", "refunded", 2, 0},
+// instalment adds instalment n of client package cp of demoClients[client].
+func (s *demoSeed) instalment(client int, cp int64, amount, date, status string, n int) error {
+	if err := s.api.call(http.MethodPost, "/api/installments/", map[string]any{
+		"client": s.clients[client], "client_package": cp, "amount": amount, "currency": demoClients[client].currency,
+		"schedule_date": date, "status": status, "instalment_number": n}, nil); err != nil {
+		return err
 	}
-	for i, p := range payments {
-		c := clientsData[p.client]
-		if err := api.call(http.MethodPost, "/api/payments/", map[string]any{
-			"client": clientIDs[p.client], "amount": p.amount, "currency": c.currency, "status": p.status,
-			"payment_date":             today.AddDate(0, -p.monthsAgo, p.daysAgo).Format(time.DateOnly),
+	s.res.Counts["installments"]++
+	return nil
+}
+
+var demoPayments = []struct {
+	client             int
+	amount, status     string
+	monthsAgo, daysAgo int
+}{
+	{0, "400.00", "paid", 3, 0}, {0, "400.00", "paid", 2, 0}, {0, "400.00", "paid", 1, 0},
+	{1, "499.00", "paid", 1, 0},
+	{2, "2250.00", "paid", 4, 0}, {2, "2250.00", "paid", 1, 0},
+	{3, "366.67", "paid", 2, 0}, {3, "366.67", "failed", 1, 0}, {3, "366.67", "paid", 0, -20},
+	{4, "450.00", "paid", 0, -5},
+	{6, "8500.00", "disputed", 6, 0},
+	{7, "120.00", "refunded", 5, 0},
+	{8, "399.00", "refunded", 2, 0},
+}
+
+func (s *demoSeed) addPayments() error {
+	for i, p := range demoPayments {
+		if err := s.api.call(http.MethodPost, "/api/payments/", map[string]any{
+			"client": s.clients[p.client], "amount": p.amount, "currency": demoClients[p.client].currency, "status": p.status,
+			"payment_date":             s.today.AddDate(0, -p.monthsAgo, p.daysAgo).Format(time.DateOnly),
 			"stripe_payment_intent_id": fmt.Sprintf("pi_demo_%04d", i+1)}, nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	res.Counts["payments"] = len(payments)
+	s.res.Counts["payments"] = len(demoPayments)
+	return nil
+}
 
-	// Stripe customers of the clients who pay by card.
+// addStripeCustomers adds those of the clients who pay by card.
+func (s *demoSeed) addStripeCustomers() error {
 	for _, i := range []int{0, 1, 2, 3, 6} {
-		c := clientsData[i]
+		c := demoClients[i]
 		status := "active"
 		if c.status == "paused" {
 			status = "inactive"
 		}
-		if err := api.call(http.MethodPost, "/api/stripe-customers/", map[string]any{
-			"client": clientIDs[i], "stripe_customer_id": fmt.Sprintf("cus_demo_%04d", i+1),
-			"email":  strings.ToLower(asciiOnly(c.first)+"."+asciiOnly(c.last)) + "@client.example.com",
-			"status": status}, nil); err != nil {
-			return nil, err
+		if err := s.api.call(http.MethodPost, "/api/stripe-customers/", map[string]any{
+			"client": s.clients[i], "stripe_customer_id": fmt.Sprintf("cus_demo_%04d", i+1),
+			"email": c.email(), "status": status}, nil); err != nil {
+			return err
 		}
-		res.Counts["stripe_customers"]++
+		s.res.Counts["stripe_customers"]++
 	}
-	return res, nil
+	return nil
 }
 
 // asciiOnly keeps the ASCII letters of s, for an email address.

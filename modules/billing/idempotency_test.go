@@ -25,7 +25,7 @@ func TestIdempotencyKey(t *testing.T) {
 	e := newEnv(t)
 	acme := e.Account("Acme")
 	tok := acme.Owner.Token
-	c := client(t, e, tok, 0)
+	c := e.Client(t, tok, 0)
 	body := fmt.Sprintf(`{"client": %d, "amount": "10.00", "currency": "USD"}`, c)
 
 	first := apptest.Expect(t, e.Do(withKey(tok, "/api/payments/", "retry-1", body)), http.StatusCreated)
@@ -39,7 +39,7 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Fatalf("replay = %s (%v), first %s", r.Body, r.Header, first.Body)
 		}
 	}
-	if n := count(t, e, "payments"); n != 1 {
+	if n := e.Count(t, "payments"); n != 1 {
 		t.Fatalf("%d payments after a replay", n)
 	}
 
@@ -55,17 +55,17 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Errorf("%s: %s, want 409", name, r)
 			continue
 		}
-		wantDetail(t, r)
+		apptest.WantDetail(t, r)
 	}
-	if n := count(t, e, "payments") + count(t, e, "stripe_customers"); n != 1 {
+	if n := e.Count(t, "payments") + e.Count(t, "stripe_customers"); n != 1 {
 		t.Fatalf("conflicting keys wrote rows: %d", n)
 	}
 
 	// Keys are per account: another account's identical key is its own.
 	globex := e.Account("Globex")
-	gc := client(t, e, globex.Owner.Token, 0)
+	gc := e.Client(t, globex.Owner.Token, 0)
 	apptest.Expect(t, e.Do(withKey(globex.Owner.Token, "/api/payments/", "retry-1", map[string]any{"client": gc, "amount": "10.00", "currency": "USD"})), http.StatusCreated)
-	if n := count(t, e, "payments"); n != 2 {
+	if n := e.Count(t, "payments"); n != 2 {
 		t.Fatalf("%d payments, want 2", n)
 	}
 
@@ -80,7 +80,7 @@ func TestIdempotencyKey(t *testing.T) {
 	// Without a key, every POST writes.
 	apptest.Expect(t, e.Post(tok, "/api/payments/", body), http.StatusCreated)
 	apptest.Expect(t, e.Post(tok, "/api/payments/", body), http.StatusCreated)
-	if n := count(t, e, "payments"); n != 5 {
+	if n := e.Count(t, "payments"); n != 5 {
 		t.Fatalf("%d payments, want 5", n)
 	}
 
@@ -89,18 +89,18 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	apptest.Expect(t, e.Do(withKey(tok, "/api/payments/", "retry-1", fmt.Sprintf(`{"client": %d, "amount": "99.00", "currency": "USD"}`, c))), http.StatusCreated)
-	if n := count(t, e, "payments"); n != 6 {
+	if n := e.Count(t, "payments"); n != 6 {
 		t.Fatalf("%d payments after an expired key, want 6", n)
 	}
 
 	// A bad key is a 400 naming the header.
 	for _, key := range []string{strings.Repeat("k", 256), "two words", "ключ"} {
 		r := e.Do(withKey(tok, "/api/payments/", key, body))
-		if r.Status != http.StatusBadRequest || wantDetail(t, r)["errors"].(map[string]any)["Idempotency-Key"] == nil {
+		if r.Status != http.StatusBadRequest || apptest.WantDetail(t, r)["errors"].(map[string]any)["Idempotency-Key"] == nil {
 			t.Errorf("key %q: %s, want 400 on Idempotency-Key", key, r)
 		}
 	}
-	if n := count(t, e, "payments"); n != 6 {
+	if n := e.Count(t, "payments"); n != 6 {
 		t.Fatalf("%d payments after bad keys, want 6", n)
 	}
 }
@@ -111,7 +111,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 	e := newEnv(t)
 	acme := e.Account("Acme")
 	tok := acme.Owner.Token
-	c := client(t, e, tok, 0)
+	c := e.Client(t, tok, 0)
 	body := map[string]any{"client": c, "amount": "250.00", "currency": "GBP"}
 	const n = 10
 	answers := make([]*apptest.Response, n)
@@ -129,10 +129,10 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 			t.Fatalf("answer %d = %s, answer 0 = %s", i, r, answers[0])
 		}
 	}
-	if got := count(t, e, "payments"); got != 1 {
+	if got := e.Count(t, "payments"); got != 1 {
 		t.Fatalf("%d payments from one key, want 1", got)
 	}
-	if got := count(t, e, "idempotency_keys"); got != 1 {
+	if got := e.Count(t, "idempotency_keys"); got != 1 {
 		t.Fatalf("%d idempotency keys, want 1", got)
 	}
 }

@@ -23,10 +23,10 @@ func TestInstalmentRules(t *testing.T) {
 	}
 	// The world made instalment 1 of cp already.
 	r := e.Post(tok, "/api/installments/", body(1, cp))
-	if r.Status != http.StatusConflict || wantDetail(t, r)["errors"].(map[string]any)["instalment_number"] == nil {
+	if r.Status != http.StatusConflict || apptest.WantDetail(t, r)["errors"].(map[string]any)["instalment_number"] == nil {
 		t.Fatalf("duplicate number = %s", r)
 	}
-	second := id(t, apptest.Expect(t, e.Post(tok, "/api/installments/", body(2, cp)), http.StatusCreated))
+	second := e.Create(t, tok, "/api/installments/", body(2, cp))
 	// Moving number 2 onto 1 is the same conflict; the row is unchanged.
 	r = e.Patch(tok, path("/api/installments/%d/", second), map[string]any{"instalment_number": 1})
 	if r.Status != http.StatusConflict {
@@ -41,11 +41,11 @@ func TestInstalmentRules(t *testing.T) {
 
 	// Another client's package is refused, on create and on update.
 	r = e.Post(tok, "/api/installments/", body(3, w.cp[w.other]))
-	if r.Status != http.StatusBadRequest || wantDetail(t, r)["errors"].(map[string]any)["client_package"] == nil {
+	if r.Status != http.StatusBadRequest || apptest.WantDetail(t, r)["errors"].(map[string]any)["client_package"] == nil {
 		t.Fatalf("another client's package = %s", r)
 	}
 	r = e.Patch(tok, path("/api/installments/%d/", second), map[string]any{"client": w.other})
-	if r.Status != http.StatusBadRequest || wantDetail(t, r)["errors"].(map[string]any)["client_package"] == nil {
+	if r.Status != http.StatusBadRequest || apptest.WantDetail(t, r)["errors"].(map[string]any)["client_package"] == nil {
 		t.Fatalf("moving to another client keeping the package = %s", r)
 	}
 	// Moving it with the other client's package works.
@@ -55,19 +55,19 @@ func TestInstalmentRules(t *testing.T) {
 	}
 
 	// Validation: every failing field at once, nothing written.
-	before := count(t, e, "instalments")
+	before := e.Count(t, "instalments")
 	r = e.Post(tok, "/api/installments/", map[string]any{"client": w.mine, "amount": "1", "currency": "EURO", "schedule_date": "2025-13-01", "status": "late", "instalment_number": 0})
 	if r.Status != http.StatusBadRequest {
 		t.Fatalf("invalid instalment = %s", r)
 	}
 	r = e.Post(tok, "/api/installments/", map[string]any{"client": w.mine, "amount": "1", "currency": "EURO", "status": "late", "instalment_number": 0})
-	errs := wantDetail(t, r)["errors"].(map[string]any)
+	errs := apptest.WantDetail(t, r)["errors"].(map[string]any)
 	for _, f := range []string{"currency", "status", "instalment_number", "schedule_date"} {
 		if errs[f] == nil {
 			t.Errorf("no error on %s: %s", f, r)
 		}
 	}
-	if count(t, e, "instalments") != before {
+	if e.Count(t, "instalments") != before {
 		t.Fatal("an invalid instalment was written")
 	}
 
@@ -87,16 +87,16 @@ func TestStripeCustomerRules(t *testing.T) {
 	e := newEnv(t)
 	acme := e.Account("Acme")
 	tok := acme.Owner.Token
-	c := client(t, e, tok, 0)
-	first := id(t, apptest.Expect(t, e.Post(tok, "/api/stripe-customers/", map[string]any{"client": c, "stripe_customer_id": "cus_A", "email": "Pay@Example.com"}), http.StatusCreated))
+	c := e.Client(t, tok, 0)
+	first := e.Create(t, tok, "/api/stripe-customers/", map[string]any{"client": c, "stripe_customer_id": "cus_A", "email": "Pay@Example.com"})
 	r := e.Post(tok, "/api/stripe-customers/", map[string]any{"client": c, "stripe_customer_id": "cus_A"})
-	if r.Status != http.StatusConflict || wantDetail(t, r)["errors"].(map[string]any)["stripe_customer_id"] == nil {
+	if r.Status != http.StatusConflict || apptest.WantDetail(t, r)["errors"].(map[string]any)["stripe_customer_id"] == nil {
 		t.Fatalf("duplicate stripe_customer_id = %s", r)
 	}
-	second := id(t, apptest.Expect(t, e.Post(tok, "/api/stripe-customers/", map[string]any{"client": c, "stripe_customer_id": "cus_B"}), http.StatusCreated))
+	second := e.Create(t, tok, "/api/stripe-customers/", map[string]any{"client": c, "stripe_customer_id": "cus_B"})
 	apptest.Expect(t, e.Patch(tok, path("/api/stripe-customers/%d/", second), map[string]any{"stripe_customer_id": "cus_A"}), http.StatusConflict)
 	globex := e.Account("Globex")
-	apptest.Expect(t, e.Post(globex.Owner.Token, "/api/stripe-customers/", map[string]any{"client": client(t, e, globex.Owner.Token, 0), "stripe_customer_id": "cus_A"}), http.StatusCreated)
+	apptest.Expect(t, e.Post(globex.Owner.Token, "/api/stripe-customers/", map[string]any{"client": e.Client(t, globex.Owner.Token, 0), "stripe_customer_id": "cus_A"}), http.StatusCreated)
 
 	got := apptest.Expect(t, e.Get(tok, path("/api/stripe-customers/%d/", first)), http.StatusOK).Map(t)
 	if got["email"] != "pay@example.com" || got["status"] != "active" {
@@ -123,35 +123,35 @@ func TestDeletesWithDependants(t *testing.T) {
 	e := newEnv(t)
 	acme := e.Account("Acme")
 	tok := acme.Owner.Token
-	pkg := id(t, apptest.Expect(t, e.Post(tok, "/api/packages/", map[string]any{"package_name": "P"}), http.StatusCreated))
+	pkg := e.Create(t, tok, "/api/packages/", map[string]any{"package_name": "P"})
 	kinds := []struct {
 		name   string
 		create func(c int64) string // returns the row's path
 	}{
 		{"client package", func(c int64) string {
-			return path("/api/client-packages/%d/", id(t, apptest.Expect(t, e.Post(tok, "/api/client-packages/", map[string]any{
-				"client": c, "package": pkg, "custom_price": 1, "payment_schedule": "PIF", "start_date": "2025-01-01"}), http.StatusCreated)))
+			return path("/api/client-packages/%d/", e.Create(t, tok, "/api/client-packages/", map[string]any{
+				"client": c, "package": pkg, "custom_price": 1, "payment_schedule": "PIF", "start_date": "2025-01-01"}))
 		}},
 		{"payment", func(c int64) string {
 			return path("/api/payments/%d/", payment(t, e, tok, c, 1, "USD", "paid"))
 		}},
 		{"instalment", func(c int64) string {
-			return path("/api/installments/%d/", id(t, apptest.Expect(t, e.Post(tok, "/api/installments/", map[string]any{
-				"client": c, "amount": 1, "currency": "USD", "schedule_date": "2025-01-01", "instalment_number": 1}), http.StatusCreated)))
+			return path("/api/installments/%d/", e.Create(t, tok, "/api/installments/", map[string]any{
+				"client": c, "amount": 1, "currency": "USD", "schedule_date": "2025-01-01", "instalment_number": 1}))
 		}},
 		{"stripe customer", func(c int64) string {
-			return path("/api/stripe-customers/%d/", id(t, apptest.Expect(t, e.Post(tok, "/api/stripe-customers/", map[string]any{
-				"client": c, "stripe_customer_id": "cus_" + path("%d", c)}), http.StatusCreated)))
+			return path("/api/stripe-customers/%d/", e.Create(t, tok, "/api/stripe-customers/", map[string]any{
+				"client": c, "stripe_customer_id": "cus_" + path("%d", c)}))
 		}},
 	}
 	for _, k := range kinds {
-		c := client(t, e, tok, 0)
+		c := e.Client(t, tok, 0)
 		row := k.create(c)
 		r := e.Delete(tok, path("/api/clients/%d/", c))
 		if r.Status != http.StatusConflict {
 			t.Fatalf("delete a client with a %s = %s, want 409", k.name, r)
 		}
-		wantDetail(t, r)
+		apptest.WantDetail(t, r)
 		apptest.Expect(t, e.Get(tok, path("/api/clients/%d/", c)), http.StatusOK)
 		apptest.Expect(t, e.Get(tok, row), http.StatusOK)
 		if k.name != "payment" { // a payment is never deleted
@@ -161,16 +161,16 @@ func TestDeletesWithDependants(t *testing.T) {
 	}
 
 	// A client package with instalments.
-	c := client(t, e, tok, 0)
-	cp := id(t, apptest.Expect(t, e.Post(tok, "/api/client-packages/", map[string]any{
-		"client": c, "package": pkg, "custom_price": 1, "payment_schedule": "PIF", "start_date": "2025-01-01"}), http.StatusCreated))
-	ins := id(t, apptest.Expect(t, e.Post(tok, "/api/installments/", map[string]any{
-		"client": c, "client_package": cp, "amount": 1, "currency": "USD", "schedule_date": "2025-01-01", "instalment_number": 1}), http.StatusCreated))
+	c := e.Client(t, tok, 0)
+	cp := e.Create(t, tok, "/api/client-packages/", map[string]any{
+		"client": c, "package": pkg, "custom_price": 1, "payment_schedule": "PIF", "start_date": "2025-01-01"})
+	ins := e.Create(t, tok, "/api/installments/", map[string]any{
+		"client": c, "client_package": cp, "amount": 1, "currency": "USD", "schedule_date": "2025-01-01", "instalment_number": 1})
 	r := e.Delete(tok, path("/api/client-packages/%d/", cp))
 	if r.Status != http.StatusConflict {
 		t.Fatalf("delete a client package with instalments = %s", r)
 	}
-	wantDetail(t, r)
+	apptest.WantDetail(t, r)
 	apptest.Expect(t, e.Get(tok, path("/api/client-packages/%d/", cp)), http.StatusOK)
 	apptest.Expect(t, e.Delete(tok, path("/api/installments/%d/", ins)), http.StatusNoContent)
 	apptest.Expect(t, e.Delete(tok, path("/api/client-packages/%d/", cp)), http.StatusNoContent)

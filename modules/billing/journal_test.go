@@ -24,7 +24,7 @@ func TestEveryWriteIsJournaled(t *testing.T) {
 	e := newEnvWith(t, audit.Module)
 	acme := e.Account("Acme")
 	tok := acme.Owner.Token
-	c := client(t, e, tok, 0)
+	c := e.Client(t, tok, 0)
 	var last int64
 	next := func() []event {
 		t.Helper()
@@ -57,15 +57,15 @@ func TestEveryWriteIsJournaled(t *testing.T) {
 	}
 	next()
 
-	pkg := id(t, apptest.Expect(t, e.Post(tok, "/api/packages/", map[string]any{"package_name": "P"}), http.StatusCreated))
+	pkg := e.Create(t, tok, "/api/packages/", map[string]any{"package_name": "P"})
 	expect("create package", event{Action: "create", ObjectType: "package", ObjectID: pkg})
 	apptest.Expect(t, e.Patch(tok, path("/api/packages/%d/", pkg), map[string]any{"description": "d"}), http.StatusOK)
 	expect("update package", event{Action: "update", ObjectType: "package", ObjectID: pkg})
 	apptest.Expect(t, e.Patch(tok, path("/api/packages/%d/", pkg), map[string]any{"description": "d"}), http.StatusOK)
 	expect("no change")
 
-	cp := id(t, apptest.Expect(t, e.Post(tok, "/api/client-packages/", map[string]any{
-		"client": c, "package": pkg, "custom_price": 10, "payment_schedule": "PIF", "start_date": "2025-01-01"}), http.StatusCreated))
+	cp := e.Create(t, tok, "/api/client-packages/", map[string]any{
+		"client": c, "package": pkg, "custom_price": 10, "payment_schedule": "PIF", "start_date": "2025-01-01"})
 	expect("create client package", event{Action: "create", ObjectType: "client_package", ObjectID: cp})
 
 	p := payment(t, e, tok, c, "10.00", "USD", "paid")
@@ -80,15 +80,15 @@ func TestEveryWriteIsJournaled(t *testing.T) {
 		t.Fatalf("payment status change changes = %s", got[0].Changes)
 	}
 
-	ins := id(t, apptest.Expect(t, e.Post(tok, "/api/installments/", map[string]any{
-		"client": c, "client_package": cp, "amount": 1, "currency": "USD", "schedule_date": "2025-01-01", "instalment_number": 1}), http.StatusCreated))
+	ins := e.Create(t, tok, "/api/installments/", map[string]any{
+		"client": c, "client_package": cp, "amount": 1, "currency": "USD", "schedule_date": "2025-01-01", "instalment_number": 1})
 	expect("create instalment", event{Action: "create", ObjectType: "instalment", ObjectID: ins})
 	apptest.Expect(t, e.Patch(tok, path("/api/installments/%d/", ins), map[string]any{"amount": "2.00"}), http.StatusOK)
 	expect("update instalment", event{Action: "update", ObjectType: "instalment", ObjectID: ins})
 	apptest.Expect(t, e.Patch(tok, path("/api/installments/%d/", ins), map[string]any{"status": "paid"}), http.StatusOK)
 	expect("instalment paid", event{Action: "status_change", ObjectType: "instalment", ObjectID: ins})
 
-	sc := id(t, apptest.Expect(t, e.Post(tok, "/api/stripe-customers/", map[string]any{"client": c, "stripe_customer_id": "cus_1"}), http.StatusCreated))
+	sc := e.Create(t, tok, "/api/stripe-customers/", map[string]any{"client": c, "stripe_customer_id": "cus_1"})
 	expect("create stripe customer", event{Action: "create", ObjectType: "stripe_customer", ObjectID: sc})
 
 	// Refused writes record nothing.

@@ -37,7 +37,7 @@ func TestListFiltersOrderingPagination(t *testing.T) {
 		{"/api/stripe-customers/?status=inactive", []int64{w.sc[other]}},
 		{"/api/stripe-customers/?status=active", []int64{w.sc[mine]}},
 	} {
-		got := ids(t, e, tok, c.path)
+		got := e.IDs(t, tok, c.path)
 		slices.Sort(got)
 		slices.Sort(c.want)
 		if !slices.Equal(got, c.want) {
@@ -46,13 +46,13 @@ func TestListFiltersOrderingPagination(t *testing.T) {
 	}
 
 	// Ordering: amount ascending and descending, ties broken by id.
-	if got := ids(t, e, tok, "/api/payments/?ordering=amount"); !slices.Equal(got, []int64{p3, p1, p2, w.pay[mine], w.pay[other]}) {
+	if got := e.IDs(t, tok, "/api/payments/?ordering=amount"); !slices.Equal(got, []int64{p3, p1, p2, w.pay[mine], w.pay[other]}) {
 		t.Errorf("ordering=amount: %v", got)
 	}
-	if got := ids(t, e, tok, "/api/payments/?ordering=-amount"); !slices.Equal(got, []int64{w.pay[other], w.pay[mine], p2, p1, p3}) {
+	if got := e.IDs(t, tok, "/api/payments/?ordering=-amount"); !slices.Equal(got, []int64{w.pay[other], w.pay[mine], p2, p1, p3}) {
 		t.Errorf("ordering=-amount: %v", got)
 	}
-	if got := ids(t, e, tok, "/api/installments/?ordering=-instalment_number,id"); got[0] != i2 {
+	if got := e.IDs(t, tok, "/api/installments/?ordering=-instalment_number,id"); got[0] != i2 {
 		t.Errorf("ordering=-instalment_number: %v", got)
 	}
 	for _, p := range []string{"/api/payments/?ordering=password", "/api/installments/?ordering=amount_cents", "/api/stripe-customers/?ordering=-account_id",
@@ -61,7 +61,7 @@ func TestListFiltersOrderingPagination(t *testing.T) {
 		if r := e.Get(tok, p); r.Status != http.StatusBadRequest {
 			t.Errorf("%s = %s, want 400", p, r)
 		} else {
-			wantDetail(t, r)
+			apptest.WantDetail(t, r)
 		}
 	}
 

@@ -10,7 +10,7 @@ import (
 	"crm/platform/apptest"
 )
 
-// statuses per role, in the order of roles: super_admin, admin, employee,
+// statuses per role, in the order of identitytest.Roles: super_admin, admin, employee,
 // viewer (employee with view_all_clients), anon.
 type want [5]int
 
@@ -40,63 +40,41 @@ func TestRoleMatrix(t *testing.T) {
 	scBody := func() map[string]any {
 		return map[string]any{"client": other, "stripe_customer_id": fmt.Sprintf("cus_m%d", seq.Add(1))}
 	}
-	cases := []struct {
-		name   string
-		method string
-		path   func() string
-		body   func() map[string]any
-		want   want
-	}{
-		{"list payments", "GET", fixed("/api/payments/"), nil, readAll},
-		{"payment statistics", "GET", fixed("/api/payments/statistics/"), nil, readAll},
-		{"get my payment", "GET", fixed(path("/api/payments/%d/", w.pay[mine])), nil, readMine},
-		{"get other payment", "GET", fixed(path("/api/payments/%d/", w.pay[other])), nil, readOther},
-		{"create payment", "POST", fixed("/api/payments/"), func() map[string]any {
+	cases := []identitytest.RoleCase{
+		route("list payments", "GET", fixed("/api/payments/"), nil, readAll),
+		route("payment statistics", "GET", fixed("/api/payments/statistics/"), nil, readAll),
+		route("get my payment", "GET", fixed(path("/api/payments/%d/", w.pay[mine])), nil, readMine),
+		route("get other payment", "GET", fixed(path("/api/payments/%d/", w.pay[other])), nil, readOther),
+		route("create payment", "POST", fixed("/api/payments/"), func() map[string]any {
 			return map[string]any{"client": other, "amount": 5, "currency": "USD"}
-		}, created},
-		{"change payment status", "PATCH", fixed(path("/api/payments/%d/", w.pay[other])), func() map[string]any {
+		}, created),
+		route("change payment status", "PATCH", fixed(path("/api/payments/%d/", w.pay[other])), func() map[string]any {
 			return map[string]any{"status": []string{"failed", "refunded", "disputed", "paid"}[seq.Add(1)%4]}
-		}, updatedOther},
-		{"delete payment", "DELETE", fixed(path("/api/payments/%d/", w.pay[mine])), nil, never},
-		{"replace payment", "PUT", fixed(path("/api/payments/%d/", w.pay[mine])), func() map[string]any { return map[string]any{"status": "paid"} }, never},
+		}, updatedOther),
+		route("delete payment", "DELETE", fixed(path("/api/payments/%d/", w.pay[mine])), nil, never),
+		route("replace payment", "PUT", fixed(path("/api/payments/%d/", w.pay[mine])), func() map[string]any { return map[string]any{"status": "paid"} }, never),
 
-		{"list instalments", "GET", fixed("/api/installments/"), nil, readAll},
-		{"get my instalment", "GET", fixed(path("/api/installments/%d/", w.ins[mine])), nil, readMine},
-		{"get other instalment", "GET", fixed(path("/api/installments/%d/", w.ins[other])), nil, readOther},
-		{"create instalment", "POST", fixed("/api/installments/"), insBody, created},
-		{"update instalment", "PATCH", fixed(path("/api/installments/%d/", w.ins[other])), func() map[string]any {
+		route("list instalments", "GET", fixed("/api/installments/"), nil, readAll),
+		route("get my instalment", "GET", fixed(path("/api/installments/%d/", w.ins[mine])), nil, readMine),
+		route("get other instalment", "GET", fixed(path("/api/installments/%d/", w.ins[other])), nil, readOther),
+		route("create instalment", "POST", fixed("/api/installments/"), insBody, created),
+		route("update instalment", "PATCH", fixed(path("/api/installments/%d/", w.ins[other])), func() map[string]any {
 			return map[string]any{"amount": fmt.Sprintf("%d.00", seq.Add(1))}
-		}, updatedOther},
-		{"replace instalment", "PUT", func() string { return path("/api/installments/%d/", newIns()) }, insBody, updatedOther},
-		{"delete instalment", "DELETE", func() string { return path("/api/installments/%d/", newIns()) }, nil, deletedOther},
+		}, updatedOther),
+		route("replace instalment", "PUT", func() string { return path("/api/installments/%d/", newIns()) }, insBody, updatedOther),
+		route("delete instalment", "DELETE", func() string { return path("/api/installments/%d/", newIns()) }, nil, deletedOther),
 
-		{"list stripe customers", "GET", fixed("/api/stripe-customers/"), nil, readAll},
-		{"get my stripe customer", "GET", fixed(path("/api/stripe-customers/%d/", w.sc[mine])), nil, readMine},
-		{"get other stripe customer", "GET", fixed(path("/api/stripe-customers/%d/", w.sc[other])), nil, readOther},
-		{"create stripe customer", "POST", fixed("/api/stripe-customers/"), scBody, created},
-		{"update stripe customer", "PATCH", fixed(path("/api/stripe-customers/%d/", w.sc[other])), func() map[string]any {
+		route("list stripe customers", "GET", fixed("/api/stripe-customers/"), nil, readAll),
+		route("get my stripe customer", "GET", fixed(path("/api/stripe-customers/%d/", w.sc[mine])), nil, readMine),
+		route("get other stripe customer", "GET", fixed(path("/api/stripe-customers/%d/", w.sc[other])), nil, readOther),
+		route("create stripe customer", "POST", fixed("/api/stripe-customers/"), scBody, created),
+		route("update stripe customer", "PATCH", fixed(path("/api/stripe-customers/%d/", w.sc[other])), func() map[string]any {
 			return map[string]any{"status": []string{"active", "inactive"}[seq.Add(1)%2]}
-		}, updatedOther},
-		{"replace stripe customer", "PUT", func() string { return path("/api/stripe-customers/%d/", newSC()) }, scBody, updatedOther},
-		{"delete stripe customer", "DELETE", func() string { return path("/api/stripe-customers/%d/", newSC()) }, nil, deletedOther},
+		}, updatedOther),
+		route("replace stripe customer", "PUT", func() string { return path("/api/stripe-customers/%d/", newSC()) }, scBody, updatedOther),
+		route("delete stripe customer", "DELETE", func() string { return path("/api/stripe-customers/%d/", newSC()) }, nil, deletedOther),
 	}
-	for _, c := range cases {
-		for i, role := range roles {
-			t.Run(c.name+"/"+role, func(t *testing.T) {
-				req := apptest.Request{Method: c.method, Path: c.path(), Token: w.tokens[role]}
-				if c.body != nil {
-					req.Body = c.body()
-				}
-				r := e.Do(req)
-				if r.Status != c.want[i] {
-					t.Fatalf("%s %s as %s = %s, want %d", req.Method, req.Path, role, r, c.want[i])
-				}
-				if r.Status >= 400 {
-					wantDetail(t, r)
-				}
-			})
-		}
-	}
+	e.CheckRoles(t, w.tokens, cases)
 }
 
 // TestRowMatrix: every billing route on a row, for every role and
@@ -108,13 +86,13 @@ func TestRowMatrix(t *testing.T) {
 	e := newEnv(t)
 	a, b := e.Account("Acme"), e.Account("Beta")
 	callers := a.Callers()
-	clients := identitytest.NewClients(a, b, callers, func(token string, coach int64) int64 { return client(t, e, token, coach) })
+	clients := identitytest.NewClients(a, b, callers, func(token string, coach int64) int64 { return e.Client(t, token, coach) })
 	pay := func(token string, c int64) int64 { return payment(t, e, token, c, "10.00", "USD", "paid") }
 	ins := func(token string, c int64) int64 {
-		return id(t, apptest.Expect(t, e.Post(token, "/api/installments/", insJSON(c)), http.StatusCreated))
+		return e.Create(t, token, "/api/installments/", insJSON(c))
 	}
 	sc := func(token string, c int64) int64 {
-		return id(t, apptest.Expect(t, e.Post(token, "/api/stripe-customers/", scJSON(c)), http.StatusCreated))
+		return e.Create(t, token, "/api/stripe-customers/", scJSON(c))
 	}
 	routes := []struct {
 		method, path string
@@ -163,7 +141,7 @@ func scJSON(c int64) map[string]any {
 	return map[string]any{"client": c, "stripe_customer_id": fmt.Sprintf("cus_r%d", seq.Add(1))}
 }
 
-func fixed(p string) func() string { return func() string { return p } }
+var fixed, route = identitytest.Fixed, identitytest.Route
 
 // TestVisibilityFollowsTheClient: an employee lists and counts only the rows
 // of the clients they can read; view_all_clients and admins see all.
@@ -180,7 +158,7 @@ func TestVisibilityFollowsTheClient(t *testing.T) {
 			"admin":       {l.rows[w.mine], l.rows[w.other]},
 			"super_admin": {l.rows[w.mine], l.rows[w.other]},
 		} {
-			got := ids(t, e, w.tokens[role], l.path)
+			got := e.IDs(t, w.tokens[role], l.path)
 			slices.Sort(got)
 			slices.Sort(want)
 			if !slices.Equal(got, want) {
@@ -188,7 +166,7 @@ func TestVisibilityFollowsTheClient(t *testing.T) {
 			}
 			// The client filter cannot reach past the restriction.
 			if role == "employee" {
-				if got := ids(t, e, w.tokens[role], path("%s?client=%d", l.path, w.other)); len(got) != 0 {
+				if got := e.IDs(t, w.tokens[role], path("%s?client=%d", l.path, w.other)); len(got) != 0 {
 					t.Errorf("%s?client=other as employee = %v", l.path, got)
 				}
 			}

@@ -17,7 +17,7 @@ func TestMoneyIsExact(t *testing.T) {
 	e := newEnv(t)
 	acme := e.Account("Acme")
 	tok := acme.Owner.Token
-	c := client(t, e, tok, 0)
+	c := e.Client(t, tok, 0)
 	post := func(p string, body string) *apptest.Response {
 		return e.Do(apptest.Request{Method: "POST", Path: p, Token: tok, Body: body})
 	}
@@ -55,7 +55,7 @@ func TestMoneyIsExact(t *testing.T) {
 		t.Fatalf("amount 7 = %v", r)
 	}
 
-	before := count(t, e, "payments")
+	before := e.Count(t, "payments")
 	refused := map[string]string{
 		`1.234`:               "decimal places",
 		`"1.234"`:             "decimal places",
@@ -91,23 +91,23 @@ func TestMoneyIsExact(t *testing.T) {
 			t.Errorf("amount %s: %s, want an error on amount saying %q", amount, r.Body, msg)
 		}
 	}
-	if n := count(t, e, "payments"); n != before {
+	if n := e.Count(t, "payments"); n != before {
 		t.Fatalf("refused amounts wrote %d payments", n-before)
 	}
 
 	// The same rule for every amount of every resource.
-	pkg := id(t, apptest.Expect(t, e.Post(tok, "/api/packages/", map[string]any{"package_name": "P"}), http.StatusCreated))
+	pkg := e.Create(t, tok, "/api/packages/", map[string]any{"package_name": "P"})
 	for _, c := range []struct{ path, body, field string }{
 		{"/api/installments/", fmt.Sprintf(`{"client": %d, "amount": 1.001, "currency": "USD", "schedule_date": "2025-01-01", "instalment_number": 1}`, c), "amount"},
 		{"/api/client-packages/", fmt.Sprintf(`{"client": %d, "package": %d, "custom_price": "-5", "payment_schedule": "PIF", "start_date": "2025-01-01"}`, c, pkg), "custom_price"},
 		{"/api/client-packages/", fmt.Sprintf(`{"client": %d, "package": %d, "custom_price": 5, "monthly_payment_amount": 1e2, "payment_schedule": "PIF", "start_date": "2025-01-01"}`, c, pkg), "monthly_payment_amount"},
 	} {
 		r := post(c.path, c.body)
-		if r.Status != http.StatusBadRequest || len(wantDetail(t, r)["errors"].(map[string]any)[c.field].([]any)) == 0 {
+		if r.Status != http.StatusBadRequest || len(apptest.WantDetail(t, r)["errors"].(map[string]any)[c.field].([]any)) == 0 {
 			t.Errorf("%s %s = %s, want 400 on %s", c.path, c.body, r, c.field)
 		}
 	}
-	if count(t, e, "instalments")+count(t, e, "client_packages") != 0 {
+	if e.Count(t, "instalments")+e.Count(t, "client_packages") != 0 {
 		t.Fatal("refused amounts were written")
 	}
 }

@@ -15,11 +15,11 @@ func TestPaymentIsAFinancialRecord(t *testing.T) {
 	e := newEnv(t)
 	acme := e.Account("Acme")
 	tok := acme.Owner.Token
-	c := client(t, e, tok, 0)
-	c2 := client(t, e, tok, 0)
-	p := id(t, apptest.Expect(t, e.Post(tok, "/api/payments/", map[string]any{
+	c := e.Client(t, tok, 0)
+	c2 := e.Client(t, tok, 0)
+	p := e.Create(t, tok, "/api/payments/", map[string]any{
 		"client": c, "amount": "49.90", "currency": "EUR", "status": "paid", "payment_date": "2025-03-01", "stripe_payment_intent_id": "pi_123",
-	}), http.StatusCreated))
+	})
 	url := path("/api/payments/%d/", p)
 	before := apptest.Expect(t, e.Get(tok, url), http.StatusOK).Map(t)
 
@@ -37,7 +37,7 @@ func TestPaymentIsAFinancialRecord(t *testing.T) {
 			t.Errorf("PATCH %v = %s, want 403", body, r)
 			continue
 		}
-		wantDetail(t, r)
+		apptest.WantDetail(t, r)
 	}
 	if after := apptest.Expect(t, e.Get(tok, url), http.StatusOK).Map(t); after["updated_at"] != before["updated_at"] || after["status"] != "paid" {
 		t.Fatalf("a refused PATCH changed the payment: %v", after)
@@ -61,7 +61,7 @@ func TestPaymentIsAFinancialRecord(t *testing.T) {
 		if r.Status != http.StatusMethodNotAllowed {
 			t.Fatalf("%s payment = %s, want 405", m, r)
 		}
-		wantDetail(t, r)
+		apptest.WantDetail(t, r)
 		if allow := r.Header.Get("Allow"); !strings.Contains(allow, "PATCH") || strings.Contains(allow, m) {
 			t.Fatalf("%s payment: Allow = %q", m, allow)
 		}
@@ -70,12 +70,12 @@ func TestPaymentIsAFinancialRecord(t *testing.T) {
 
 	// A Stripe payment intent is recorded once per account.
 	r2 := e.Post(tok, "/api/payments/", map[string]any{"client": c2, "amount": 1, "currency": "EUR", "stripe_payment_intent_id": "pi_123"})
-	if r2.Status != http.StatusConflict || wantDetail(t, r2)["errors"].(map[string]any)["stripe_payment_intent_id"] == nil {
+	if r2.Status != http.StatusConflict || apptest.WantDetail(t, r2)["errors"].(map[string]any)["stripe_payment_intent_id"] == nil {
 		t.Fatalf("duplicate intent = %s", r2)
 	}
 	globex := e.Account("Globex")
 	apptest.Expect(t, e.Post(globex.Owner.Token, "/api/payments/", map[string]any{
-		"client": client(t, e, globex.Owner.Token, 0), "amount": 1, "currency": "EUR", "stripe_payment_intent_id": "pi_123",
+		"client": e.Client(t, globex.Owner.Token, 0), "amount": 1, "currency": "EUR", "stripe_payment_intent_id": "pi_123",
 	}), http.StatusCreated)
 }
 
@@ -84,7 +84,7 @@ func TestPaymentDefaults(t *testing.T) {
 	e := newEnv(t)
 	acme := e.Account("Acme")
 	tok := acme.Owner.Token
-	r := apptest.Expect(t, e.Post(tok, "/api/payments/", map[string]any{"client": client(t, e, tok, 0), "amount": "5", "currency": "JPY"}), http.StatusCreated).Map(t)
+	r := apptest.Expect(t, e.Post(tok, "/api/payments/", map[string]any{"client": e.Client(t, tok, 0), "amount": "5", "currency": "JPY"}), http.StatusCreated).Map(t)
 	if r["status"] != "paid" || r["payment_date"] == nil || r["stripe_payment_intent_id"] != nil || r["amount"] != "5.00" {
 		t.Fatalf("defaults = %v", r)
 	}

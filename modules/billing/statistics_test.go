@@ -96,7 +96,7 @@ func TestStatisticsEqualSumsPerCurrency(t *testing.T) {
 	acme := e.Account("Acme")
 	emp := acme.Employee("employee")
 	tok := acme.Owner.Token
-	clientIDs := []int64{client(t, e, tok, emp.ID), client(t, e, tok, 0), client(t, e, tok, 0)}
+	clientIDs := []int64{e.Client(t, tok, emp.ID), e.Client(t, tok, 0), e.Client(t, tok, 0)}
 	currencies := []string{"USD", "EUR", "GBP", "JPY"}
 	statuses := []string{"paid", "failed", "refunded", "disputed"}
 	var made []madePayment
@@ -111,7 +111,7 @@ func TestStatisticsEqualSumsPerCurrency(t *testing.T) {
 	}
 	// Another account's payments never count.
 	other := e.Account("Globex")
-	payment(t, e, other.Owner.Token, client(t, e, other.Owner.Token, 0), "5000.00", "USD", "paid")
+	payment(t, e, other.Owner.Token, e.Client(t, other.Owner.Token, 0), "5000.00", "USD", "paid")
 
 	all := func(madePayment) bool { return true }
 	cases := []struct {
@@ -139,14 +139,14 @@ func TestStatisticsEqualSumsPerCurrency(t *testing.T) {
 				t.Fatalf("statistics%s\n got %+v\nwant %+v", c.query, got, want)
 			}
 			// The list agrees on the count.
-			if n := len(ids(t, e, c.token, "/api/payments/"+c.query)); n != want.TotalPayments {
+			if n := len(e.IDs(t, c.token, "/api/payments/"+c.query)); n != want.TotalPayments {
 				t.Fatalf("list%s has %d payments, statistics %d", c.query, n, want.TotalPayments)
 			}
 		})
 	}
 	// A bad filter is a 400 naming it.
 	r := apptest.Expect(t, e.Get(tok, "/api/payments/statistics/?currency=ZZZ"), http.StatusBadRequest)
-	if _, ok := wantDetail(t, r)["errors"].(map[string]any)["currency"]; !ok {
+	if _, ok := apptest.WantDetail(t, r)["errors"].(map[string]any)["currency"]; !ok {
 		t.Fatalf("bad currency: %s", r)
 	}
 	apptest.Expect(t, e.Get(tok, "/api/payments/statistics/?status=lost"), http.StatusBadRequest)

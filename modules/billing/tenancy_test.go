@@ -61,14 +61,14 @@ func TestOtherAccountIsInvisible(t *testing.T) {
 		own  map[int64]int64
 	}{{"/api/payments/", acme.pay}, {"/api/installments/", acme.ins}, {"/api/stripe-customers/", acme.sc}, {"/api/client-packages/", acme.cp}} {
 		for _, q := range []string{"", path("?client=%d", g)} {
-			for _, got := range ids(t, e, tok, l.path+q) {
+			for _, got := range e.IDs(t, tok, l.path+q) {
 				if got != l.own[acme.mine] && got != l.own[acme.other] {
 					t.Errorf("%s%s lists %d, not Acme's", l.path, q, got)
 				}
 			}
 		}
 	}
-	if got := ids(t, e, tok, "/api/packages/"); !slices.Equal(got, []int64{acme.pkg}) {
+	if got := e.IDs(t, tok, "/api/packages/"); !slices.Equal(got, []int64{acme.pkg}) {
 		t.Errorf("packages = %v", got)
 	}
 	var st struct {
@@ -133,14 +133,14 @@ func TestForeignReferenceIsMissingReference(t *testing.T) {
 	tables := []string{"payments", "instalments", "stripe_customers", "client_packages"}
 	before := map[string]int{}
 	for _, tb := range tables {
-		before[tb] = count(t, e, tb)
+		before[tb] = e.Count(t, tb)
 	}
 	for _, c := range cases {
 		norm := func(r *apptest.Response, ref int64) string {
 			if r.Status != http.StatusBadRequest {
 				t.Fatalf("%s with %d = %s, want 400", c.name, ref, r)
 			}
-			m := wantDetail(t, r)
+			m := apptest.WantDetail(t, r)
 			if _, ok := m["errors"].(map[string]any)[c.field]; !ok {
 				t.Fatalf("%s: no error on %s: %s", c.name, c.field, r)
 			}
@@ -153,7 +153,7 @@ func TestForeignReferenceIsMissingReference(t *testing.T) {
 		}
 	}
 	for _, tb := range tables {
-		if n := count(t, e, tb); n != before[tb] {
+		if n := e.Count(t, tb); n != before[tb] {
 			t.Errorf("%s: %d rows, was %d", tb, n, before[tb])
 		}
 	}

@@ -117,8 +117,8 @@ func TestPaymentTotalsFollowEveryWrite(t *testing.T) {
 	a := e.Account("Totals")
 	other := e.Account("Totals Other")
 	tok := a.Owner.Token
-	clients := []int64{client(t, e, tok, 0), client(t, e, tok, 0)}
-	otherClient := client(t, e, other.Owner.Token, 0)
+	clients := []int64{e.Client(t, tok, 0), e.Client(t, tok, 0)}
+	otherClient := e.Client(t, other.Owner.Token, 0)
 	currencies := []string{"USD", "EUR", "GBP"}
 	statuses := []string{"paid", "failed", "refunded", "disputed"}
 	var ids []int64

@@ -37,17 +37,17 @@ func TestOtherAccountIsInvisible(t *testing.T) {
 			t.Errorf("%s %s as another account = %s, want 404", c.method, c.path, r)
 		}
 	}
-	if got := ids(t, e, tok, "/api/packages/"); !slices.Equal(got, []int64{acme.pkg}) {
+	if got := e.IDs(t, tok, "/api/packages/"); !slices.Equal(got, []int64{acme.pkg}) {
 		t.Errorf("packages = %v", got)
 	}
 	for _, q := range []string{"", path("?client=%d", globex.mine), path("?package=%d", globex.pkg)} {
-		for _, got := range ids(t, e, tok, "/api/client-packages/"+q) {
+		for _, got := range e.IDs(t, tok, "/api/client-packages/"+q) {
 			if got != acme.cp[acme.mine] && got != acme.cp[acme.other] {
 				t.Errorf("client-packages%s lists %d", q, got)
 			}
 		}
 	}
-	before := count(t, e, "client_packages")
+	before := e.Count(t, "client_packages")
 	for _, c := range []struct {
 		field   string
 		foreign int64
@@ -67,7 +67,7 @@ func TestOtherAccountIsInvisible(t *testing.T) {
 			t.Errorf("%s: another account's id answers %s, a missing one %s", c.field, foreign, missing)
 		}
 	}
-	if count(t, e, "client_packages") != before {
+	if e.Count(t, "client_packages") != before {
 		t.Fatal("a refused client package was written")
 	}
 }
@@ -82,15 +82,15 @@ func TestPackageInUse(t *testing.T) {
 	if r.Status != http.StatusConflict {
 		t.Fatalf("delete a package in use = %s", r)
 	}
-	wantDetail(t, r)
+	apptest.WantDetail(t, r)
 	apptest.Expect(t, e.Get(tok, path("/api/packages/%d/", w.pkg)), http.StatusOK)
 	r = e.Delete(tok, path("/api/clients/%d/", w.mine))
 	if r.Status != http.StatusConflict {
 		t.Fatalf("delete a client with a client package = %s", r)
 	}
-	wantDetail(t, r)
+	apptest.WantDetail(t, r)
 	apptest.Expect(t, e.Get(tok, path("/api/clients/%d/", w.mine)), http.StatusOK)
-	if count(t, e, "client_packages") != 2 {
+	if e.Count(t, "client_packages") != 2 {
 		t.Fatal("client packages were deleted")
 	}
 	for _, c := range []int64{w.mine, w.other} {
@@ -107,7 +107,7 @@ func TestValidation(t *testing.T) {
 	e := newEnv(t)
 	w := newWorld(t, e, "Acme")
 	tok := w.tokens["admin"]
-	beforePkg, beforeCP := count(t, e, "packages"), count(t, e, "client_packages")
+	beforePkg, beforeCP := e.Count(t, "packages"), e.Count(t, "client_packages")
 	for _, c := range []struct {
 		body   any
 		fields []string
@@ -143,7 +143,7 @@ func TestValidation(t *testing.T) {
 			t.Errorf("client package %v: errors %v, want %v", c.body, errs, c.fields)
 		}
 	}
-	if count(t, e, "packages") != beforePkg || count(t, e, "client_packages") != beforeCP {
+	if e.Count(t, "packages") != beforePkg || e.Count(t, "client_packages") != beforeCP {
 		t.Fatal("refused rows were written")
 	}
 
@@ -185,7 +185,7 @@ func TestValidation(t *testing.T) {
 	}
 }
 
-func hasAll(errs map[string]any, fields []string) bool {
+func hasAll(errs map[string][]string, fields []string) bool {
 	for _, f := range fields {
 		if errs[f] == nil {
 			return false
@@ -202,7 +202,7 @@ func TestLists(t *testing.T) {
 	alpha := pkg(t, e, tok, "Alpha 100%")
 	b := cpBody(w.other, alpha)
 	b["payment_schedule"], b["status"], b["custom_price"] = "Yearly", "inactive", "5.00"
-	yearly := id(t, apptest.Expect(t, e.Post(tok, "/api/client-packages/", b), http.StatusCreated))
+	yearly := e.Create(t, tok, "/api/client-packages/", b)
 	for _, c := range []struct {
 		path string
 		want []int64
@@ -219,7 +219,7 @@ func TestLists(t *testing.T) {
 		{"/api/packages/?search=ALPHA", []int64{alpha}},
 		{"/api/packages/?search=_", nil},
 	} {
-		got := ids(t, e, tok, c.path)
+		got := e.IDs(t, tok, c.path)
 		if len(got) != len(c.want) || (len(got) > 0 && !slices.Equal(got, c.want)) {
 			t.Errorf("%s = %v, want %v", c.path, got, c.want)
 		}
@@ -243,14 +243,14 @@ func TestCreateIsIdempotent(t *testing.T) {
 		body  any
 		table string
 	}{{"/api/packages/", map[string]any{"package_name": "Once"}, "packages"}, {"/api/client-packages/", cpBody(w.mine, w.pkg), "client_packages"}} {
-		before := count(t, e, c.table)
+		before := e.Count(t, c.table)
 		req := apptest.Request{Method: "POST", Path: c.path, Token: tok, Body: c.body, Headers: map[string]string{"Idempotency-Key": "once-" + c.table}}
 		first := apptest.Expect(t, e.Do(req), http.StatusCreated)
 		again := apptest.Expect(t, e.Do(req), http.StatusCreated)
 		if !bytes.Equal(first.Body, again.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
 			t.Fatalf("%s replay = %s, first %s", c.path, again.Body, first.Body)
 		}
-		if count(t, e, c.table) != before+1 {
+		if e.Count(t, c.table) != before+1 {
 			t.Fatalf("%s wrote twice", c.path)
 		}
 	}

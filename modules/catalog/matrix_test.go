@@ -9,7 +9,7 @@ import (
 	"crm/platform/apptest"
 )
 
-// statuses per role, in the order of roles: super_admin, admin, employee,
+// statuses per role, in the order of identitytest.Roles: super_admin, admin, employee,
 // viewer (employee with view_all_clients), anon.
 type want [5]int
 
@@ -33,53 +33,31 @@ func TestRoleMatrix(t *testing.T) {
 	owner := w.tokens["super_admin"]
 	newPkg := func() int64 { return pkg(t, e, owner, fmt.Sprint("spare ", seq.Add(1))) }
 	newCP := func() int64 { return clientPackage(t, e, owner, w.other, w.pkg) }
-	cases := []struct {
-		name   string
-		method string
-		path   func() string
-		body   func() map[string]any
-		want   want
-	}{
-		{"list packages", "GET", fixed("/api/packages/"), nil, readAll},
-		{"get package", "GET", fixed(path("/api/packages/%d/", w.pkg)), nil, readAll},
-		{"create package", "POST", fixed("/api/packages/"), func() map[string]any { return map[string]any{"package_name": "New"} }, created},
-		{"update package", "PATCH", fixed(path("/api/packages/%d/", w.pkg)), func() map[string]any {
+	cases := []identitytest.RoleCase{
+		route("list packages", "GET", fixed("/api/packages/"), nil, readAll),
+		route("get package", "GET", fixed(path("/api/packages/%d/", w.pkg)), nil, readAll),
+		route("create package", "POST", fixed("/api/packages/"), func() map[string]any { return map[string]any{"package_name": "New"} }, created),
+		route("update package", "PATCH", fixed(path("/api/packages/%d/", w.pkg)), func() map[string]any {
 			return map[string]any{"description": fmt.Sprint("d", seq.Add(1))}
-		}, updated},
-		{"replace package", "PUT", func() string { return path("/api/packages/%d/", newPkg()) }, func() map[string]any {
+		}, updated),
+		route("replace package", "PUT", func() string { return path("/api/packages/%d/", newPkg()) }, func() map[string]any {
 			return map[string]any{"package_name": "Replaced"}
-		}, updated},
-		{"delete package", "DELETE", func() string { return path("/api/packages/%d/", newPkg()) }, nil, deleted},
+		}, updated),
+		route("delete package", "DELETE", func() string { return path("/api/packages/%d/", newPkg()) }, nil, deleted),
 
-		{"list client packages", "GET", fixed("/api/client-packages/"), nil, readAll},
-		{"get my client package", "GET", fixed(path("/api/client-packages/%d/", w.cp[w.mine])), nil, readAll},
-		{"get other client package", "GET", fixed(path("/api/client-packages/%d/", w.cp[w.other])), nil, readOther},
-		{"create client package", "POST", fixed("/api/client-packages/"), func() map[string]any { return cpBody(w.other, w.pkg) }, created},
-		{"update client package", "PATCH", fixed(path("/api/client-packages/%d/", w.cp[w.other])), func() map[string]any {
+		route("list client packages", "GET", fixed("/api/client-packages/"), nil, readAll),
+		route("get my client package", "GET", fixed(path("/api/client-packages/%d/", w.cp[w.mine])), nil, readAll),
+		route("get other client package", "GET", fixed(path("/api/client-packages/%d/", w.cp[w.other])), nil, readOther),
+		route("create client package", "POST", fixed("/api/client-packages/"), func() map[string]any { return cpBody(w.other, w.pkg) }, created),
+		route("update client package", "PATCH", fixed(path("/api/client-packages/%d/", w.cp[w.other])), func() map[string]any {
 			return map[string]any{"custom_price": fmt.Sprint(seq.Add(1))}
-		}, updatedOther},
-		{"replace client package", "PUT", func() string { return path("/api/client-packages/%d/", newCP()) }, func() map[string]any {
+		}, updatedOther),
+		route("replace client package", "PUT", func() string { return path("/api/client-packages/%d/", newCP()) }, func() map[string]any {
 			return cpBody(w.other, w.pkg)
-		}, updatedOther},
-		{"delete client package", "DELETE", func() string { return path("/api/client-packages/%d/", newCP()) }, nil, deletedOther},
+		}, updatedOther),
+		route("delete client package", "DELETE", func() string { return path("/api/client-packages/%d/", newCP()) }, nil, deletedOther),
 	}
-	for _, c := range cases {
-		for i, role := range roles {
-			t.Run(c.name+"/"+role, func(t *testing.T) {
-				req := apptest.Request{Method: c.method, Path: c.path(), Token: w.tokens[role]}
-				if c.body != nil {
-					req.Body = c.body()
-				}
-				r := e.Do(req)
-				if r.Status != c.want[i] {
-					t.Fatalf("%s %s as %s = %s, want %d", req.Method, req.Path, role, r, c.want[i])
-				}
-				if r.Status >= 400 {
-					wantDetail(t, r)
-				}
-			})
-		}
-	}
+	e.CheckRoles(t, w.tokens, cases)
 }
 
 // TestRowMatrix: every catalog route on a row, for every role and
@@ -91,7 +69,7 @@ func TestRowMatrix(t *testing.T) {
 	e := newEnv(t)
 	a, b := e.Account("Acme"), e.Account("Beta")
 	callers := a.Callers()
-	clients := identitytest.NewClients(a, b, callers, func(token string, coach int64) int64 { return client(t, e, token, coach) })
+	clients := identitytest.NewClients(a, b, callers, func(token string, coach int64) int64 { return e.Client(t, token, coach) })
 	pkgOf := map[string]int64{a.Owner.Token: pkg(t, e, a.Owner.Token, "Acme's"), b.Owner.Token: pkg(t, e, b.Owner.Token, "Beta's")}
 	type route struct {
 		method string
@@ -148,7 +126,7 @@ func TestRowMatrix(t *testing.T) {
 	}
 }
 
-func fixed(p string) func() string { return func() string { return p } }
+var fixed, route = identitytest.Fixed, identitytest.Route
 
 // TestClientPackagesFollowTheClient: an employee lists only the client
 // packages of the clients they read; everybody lists every package.
@@ -160,17 +138,17 @@ func TestClientPackagesFollowTheClient(t *testing.T) {
 		"viewer":   {w.cp[w.mine], w.cp[w.other]},
 		"admin":    {w.cp[w.mine], w.cp[w.other]},
 	} {
-		got := ids(t, e, w.tokens[role], "/api/client-packages/")
+		got := e.IDs(t, w.tokens[role], "/api/client-packages/")
 		slices.Sort(got)
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
 			t.Errorf("client packages as %s = %v, want %v", role, got, want)
 		}
-		if got := ids(t, e, w.tokens[role], "/api/packages/"); !slices.Equal(got, []int64{w.pkg}) {
+		if got := e.IDs(t, w.tokens[role], "/api/packages/"); !slices.Equal(got, []int64{w.pkg}) {
 			t.Errorf("packages as %s = %v", role, got)
 		}
 	}
-	if got := ids(t, e, w.tokens["employee"], path("/api/client-packages/?client=%d", w.other)); len(got) != 0 {
+	if got := e.IDs(t, w.tokens["employee"], path("/api/client-packages/?client=%d", w.other)); len(got) != 0 {
 		t.Errorf("employee filtering on another client = %v", got)
 	}
 }

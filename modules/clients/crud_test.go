@@ -82,7 +82,7 @@ func TestClientLifecycle(t *testing.T) {
 	apptest.Expect(t, e.Get(admin.Token, clientPath(c.ID)), http.StatusNotFound)
 	apptest.Expect(t, e.Patch(admin.Token, clientPath(c.ID), map[string]any{"phone": "1"}), http.StatusNotFound)
 	apptest.Expect(t, e.Delete(admin.Token, clientPath(c.ID)), http.StatusNotFound)
-	if n := count(t, e); n != 0 {
+	if n := e.Count(t, "clients"); n != 0 {
 		t.Fatalf("%d clients left", n)
 	}
 }
@@ -102,7 +102,7 @@ func TestStaticPathsAreNotIDs(t *testing.T) {
 	// path: 404 with the contract's body, never a 400 or a 500.
 	for _, p := range []string{"/api/clients/abc/", "/api/clients/99999999999999999999/", "/api/clients/0/", "/api/clients/-1/", "/api/clients/+1/", "/api/clients/1.5/"} {
 		r := apptest.Expect(t, e.Get(a.Owner.Token, p), http.StatusNotFound)
-		if errs := fieldErrors(t, r); errs != nil {
+		if errs := apptest.FieldErrors(t, r); errs != nil {
 			t.Fatalf("%s: %s", p, r)
 		}
 	}

@@ -106,29 +106,4 @@ func ids(p pageJSON) map[int64]bool {
 
 func clientPath(id int64) string { return fmt.Sprintf("/api/clients/%d/", id) }
 
-// count is the number of clients rows of every account, read from the
-// database itself.
-func count(t *testing.T, e *identitytest.Env) int {
-	t.Helper()
-	n, err := e.DB.NewSelect().Table("clients").Count(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(n)
-}
-
-// fieldErrors decodes a 400's per-field messages.
-func fieldErrors(t *testing.T, r *apptest.Response) map[string][]string {
-	t.Helper()
-	var out struct {
-		Detail string              `json:"detail"`
-		Errors map[string][]string `json:"errors"`
-	}
-	r.JSON(t, &out)
-	if out.Detail == "" {
-		t.Fatalf("no detail in %s", r.Body)
-	}
-	return out.Errors
-}
-
 func itoa(n int64) string { return fmt.Sprint(n) }

@@ -70,8 +70,8 @@ func TestSearch(t *testing.T) {
 		}
 	}
 	// A control character is refused, never a 500.
-	fieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/?search=a%00b"), http.StatusBadRequest))
-	fieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/?search=1+2+3+4+5+6+7+8+9+10+11"), http.StatusBadRequest))
+	apptest.FieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/?search=a%00b"), http.StatusBadRequest))
+	apptest.FieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/?search=1+2+3+4+5+6+7+8+9+10+11"), http.StatusBadRequest))
 }
 
 // TestSearchManyMatches: a search matching more clients than one query
@@ -174,7 +174,7 @@ func TestStatisticsMatchWhatWasCreated(t *testing.T) {
 	if s := stats(t, e, tok, "/api/clients/statistics/?country=US"); s.Total != 8 {
 		t.Fatalf("US = %+v", s)
 	}
-	fieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/statistics/?status=gone"), http.StatusBadRequest))
+	apptest.FieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/statistics/?status=gone"), http.StatusBadRequest))
 }
 
 // TestFiltersOrderingPagination covers each filter, the ordering whitelist
@@ -225,11 +225,11 @@ func TestFiltersOrderingPagination(t *testing.T) {
 	if len(p2.Results) != 1 || p2.Results[0].ID != c3.ID || p2.Next != nil || p2.Previous == nil {
 		t.Fatalf("page 2 = %+v", p2)
 	}
-	fieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/?page=3&page_size=2"), http.StatusNotFound))
+	apptest.FieldErrors(t, apptest.Expect(t, e.Get(tok, "/api/clients/?page=3&page_size=2"), http.StatusNotFound))
 
 	// Bad parameters are 400s naming the parameter.
 	for _, q := range []string{"?ordering=password", "?ordering=account_id", "?status=gone", "?country=XX", "?country=USA", "?coach=abc", "?page=0", "?page=9223372036854775807", "?page=100000001", "?page_size=abc"} {
 		r := apptest.Expect(t, e.Get(tok, "/api/clients/"+q), http.StatusBadRequest)
-		fieldErrors(t, r)
+		apptest.FieldErrors(t, r)
 	}
 }

@@ -142,7 +142,7 @@ func TestDeleteWithBillingRecordsIs409(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := apptest.Expect(t, e.Delete(a.Owner.Token, clientPath(c.ID)), http.StatusConflict)
-	fieldErrors(t, r)
+	apptest.FieldErrors(t, r)
 	apptest.Expect(t, e.Get(a.Owner.Token, clientPath(c.ID)), http.StatusOK)
 	for _, row := range journalRows(t, e.DB) {
 		if row.Action == "delete" {

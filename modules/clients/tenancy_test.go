@@ -65,8 +65,8 @@ func TestOtherAccountIsInvisible(t *testing.T) {
 			func(b map[string]any) *apptest.Response { return e.Patch(beta.Owner.Token, clientPath(mine.ID), b) },
 			func(b map[string]any) *apptest.Response { return e.Put(beta.Owner.Token, clientPath(mine.ID), b) },
 		} {
-			foreign := fieldErrors(t, apptest.Expect(t, do(body(field, acmeEmp.ID)), http.StatusBadRequest))
-			absent := fieldErrors(t, apptest.Expect(t, do(body(field, missing)), http.StatusBadRequest))
+			foreign := apptest.FieldErrors(t, apptest.Expect(t, do(body(field, acmeEmp.ID)), http.StatusBadRequest))
+			absent := apptest.FieldErrors(t, apptest.Expect(t, do(body(field, missing)), http.StatusBadRequest))
 			want := fmt.Sprintf(`Invalid pk "%d" - object does not exist.`, acmeEmp.ID)
 			if len(foreign) != 1 || len(foreign[field]) != 1 || foreign[field][0] != want || len(absent[field]) != 1 ||
 				absent[field][0] != fmt.Sprintf(`Invalid pk "%d" - object does not exist.`, missing) {
@@ -74,7 +74,7 @@ func TestOtherAccountIsInvisible(t *testing.T) {
 			}
 		}
 	}
-	if n := count(t, e); n != 2 {
+	if n := e.Count(t, "clients"); n != 2 {
 		t.Fatalf("%d clients, want 2", n)
 	}
 	var still clientJSON

@@ -32,7 +32,7 @@ func TestValidationNamesEveryField(t *testing.T) {
 		"currency":   "ABC",
 		"notes":      strings.Repeat("n", 10001),
 	}
-	fields := fieldErrors(t, apptest.Expect(t, e.Post(tok, "/api/clients/", bad), http.StatusBadRequest))
+	fields := apptest.FieldErrors(t, apptest.Expect(t, e.Post(tok, "/api/clients/", bad), http.StatusBadRequest))
 	for f := range bad {
 		if len(fields[f]) == 0 {
 			t.Errorf("field %s not named in %v", f, fields)
@@ -41,7 +41,7 @@ func TestValidationNamesEveryField(t *testing.T) {
 	if len(fields) != len(bad) {
 		t.Errorf("errors %v name other fields", fields)
 	}
-	if n := count(t, e); n != 0 {
+	if n := e.Count(t, "clients"); n != 0 {
 		t.Fatalf("%d clients written", n)
 	}
 
@@ -71,7 +71,7 @@ func TestValidationNamesEveryField(t *testing.T) {
 	}
 	for _, tc := range cases {
 		r := apptest.Expect(t, e.Post(tok, "/api/clients/", tc.body), http.StatusBadRequest)
-		got := fieldErrors(t, r)
+		got := apptest.FieldErrors(t, r)
 		for _, f := range tc.fields {
 			if len(got[f]) == 0 {
 				t.Errorf("%s: %s not named in %s", tc.name, f, r.Body)
@@ -83,13 +83,13 @@ func TestValidationNamesEveryField(t *testing.T) {
 		t.Fatalf("codes stored as %v %v", *c.Country, *c.Currency)
 	}
 	create(t, e, tok, body("country", "SS", "currency", "JPY", "phone", nil, "notes", nil, "coach", nil))
-	if n := count(t, e); n != 3 {
+	if n := e.Count(t, "clients"); n != 3 {
 		t.Fatalf("%d clients, want 3", n)
 	}
 
 	// Duplicate email (any case) is 409 on create and on update, and writes nothing.
 	r := apptest.Expect(t, e.Post(tok, "/api/clients/", body("email", strings.ToUpper(ok.Email))), http.StatusConflict)
-	if got := fieldErrors(t, r); len(got["email"]) == 0 {
+	if got := apptest.FieldErrors(t, r); len(got["email"]) == 0 {
 		t.Fatalf("409 without the email field: %s", r.Body)
 	}
 	second := create(t, e, tok, body())
@@ -114,9 +114,9 @@ func TestValidationNamesEveryField(t *testing.T) {
 		if r.Status != http.StatusBadRequest {
 			t.Fatalf("%s: %s", raw, r)
 		}
-		fieldErrors(t, r)
+		apptest.FieldErrors(t, r)
 	}
-	if n := count(t, e); n != 4 {
+	if n := e.Count(t, "clients"); n != 4 {
 		t.Fatalf("%d clients, want 4", n)
 	}
 }
@@ -145,7 +145,7 @@ func TestConcurrentDuplicateEmails(t *testing.T) {
 	if got[http.StatusCreated] != 1 || got[http.StatusConflict] != n-1 {
 		t.Fatalf("statuses = %v", got)
 	}
-	if c := count(t, e); c != 1 {
+	if c := e.Count(t, "clients"); c != 1 {
 		t.Fatalf("%d rows", c)
 	}
 }

@@ -274,9 +274,7 @@ func (s *Service) listenOnce(ctx context.Context, url string, log *slog.Logger, 
 		cancel()
 		switch {
 		case err == nil:
-			if !strings.HasPrefix(n.Payload, "probe:") { // another instance's probe
-				s.principals.drop(n.Payload)
-			}
+			s.announced(n.Payload)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded):
@@ -287,6 +285,14 @@ func (s *Service) listenOnce(ctx context.Context, url string, log *slog.Logger, 
 		default:
 			return err
 		}
+	}
+}
+
+// announced applies an announcement: the employee whose cached principal
+// is stale, or another instance's probe (nothing to drop).
+func (s *Service) announced(payload string) {
+	if !strings.HasPrefix(payload, "probe:") {
+		s.principals.drop(payload)
 	}
 }
 
@@ -305,9 +311,7 @@ func (s *Service) probe(ctx context.Context, conn *pgx.Conn) error {
 		case err == nil && n.Payload == payload:
 			return nil
 		case err == nil:
-			if !strings.HasPrefix(n.Payload, "probe:") { // another instance's probe
-				s.principals.drop(n.Payload)
-			}
+			s.announced(n.Payload)
 		case ctx.Err() != nil:
 			return ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded):

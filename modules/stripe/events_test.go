@@ -52,14 +52,14 @@ func TestCustomerEvents(t *testing.T) {
 	// No client matches: acknowledged, nothing written.
 	h.apply(t, event("customer.created", t0, map[string]any{"id": "cus_C", "email": "nobody@example.com"}), "ignored")
 	h.apply(t, event("customer.created", t0, map[string]any{"id": "cus_D", "email": "", "metadata": map[string]any{"client_id": "999999"}}), "ignored")
-	if n := count(t, e, "stripe_customers", acme.ID); n != 1 {
+	if n := e.CountIn(t, "stripe_customers", acme.ID); n != 1 {
 		t.Fatalf("%d stripe customers, want 1", n)
 	}
 	// Another account's client is never matched, even by id.
 	other := e.Account("Other")
 	oh := setup(t, e, other)
 	oh.apply(t, event("customer.created", t0, map[string]any{"id": "cus_A", "email": annEmail, "metadata": map[string]any{"client_id": fmt.Sprint(ann)}}), "ignored")
-	if n := count(t, e, "stripe_customers", other.ID); n != 0 {
+	if n := e.CountIn(t, "stripe_customers", other.ID); n != 0 {
 		t.Fatalf("other account has %d stripe customers", n)
 	}
 	// Other event types are acknowledged and ignored.
@@ -150,7 +150,7 @@ func TestPaymentEvents(t *testing.T) {
 	// A payment whose customer nobody knows and without metadata waits for
 	// it; one without a customer at all is ignored.
 	h.apply(t, event("payment_intent.succeeded", t0, intent("pi_3", "", 100, "usd", t0)), "ignored")
-	if n := count(t, e, "payments", acme.ID); n != 4 {
+	if n := e.CountIn(t, "payments", acme.ID); n != 4 {
 		t.Fatalf("%d payments, want 4", n)
 	}
 	// Each change was journaled once: the audit log has one row per change.
@@ -197,10 +197,10 @@ func TestEventsInAnyOrder(t *testing.T) {
 			t.Fatalf("order %v: stripe customer = %v", order, sc)
 		}
 	}
-	if n := count(t, e, "payments", acme.ID); n != len(perms) {
+	if n := e.CountIn(t, "payments", acme.ID); n != len(perms) {
 		t.Fatalf("%d payments for %d lives", n, len(perms))
 	}
-	if n := count(t, e, "stripe_events", acme.ID); n != 4*len(perms) {
+	if n := e.CountIn(t, "stripe_events", acme.ID); n != 4*len(perms) {
 		t.Fatalf("%d events stored, want %d", n, 4*len(perms))
 	}
 	waiting, err := e.DB.NewSelect().Table("stripe_events").Where("outcome = 'waiting'").Count(t.Context())

@@ -1,7 +1,6 @@
 package stripe_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"crm/modules/identity/identitytest"
 	"crm/modules/stripe"
 	"crm/modules/webhooks"
-	"crm/platform/access"
 	"crm/platform/apptest"
 
 	"github.com/stripe/stripe-go/v82/webhook"
@@ -40,13 +38,6 @@ func newEnv(t *testing.T, extra fx.Option) *env {
 	return &env{identitytest.New(t, fx.Options(
 		clients.Module, catalog.Module, billing.Module, stripe.Module,
 		audit.Module, webhooks.Module, // journal sinks, as in cmd/crm (the delivery worker is not started)
-		fx.Provide(
-			func(s *clients.Service) access.Clients { return s },
-			func(s *catalog.Service) billing.ClientPackages { return s },
-			func(s *billing.Service) stripe.Billing { return s },
-			func(s *clients.Service) stripe.Clients { return s },
-			func(s *billing.Service) webhooks.Instalments { return s },
-		),
 		extra))}
 }
 
@@ -139,15 +130,6 @@ func (h *hook) apply(t *testing.T, payload []byte, outcome string) map[string]an
 		t.Fatalf("outcome = %v, want %s (%v)", out["outcome"], outcome, out)
 	}
 	return out
-}
-
-func count(t *testing.T, e *env, table string, accountID int64) int {
-	t.Helper()
-	n, err := e.DB.NewSelect().Table(table).Where("account_id = ?", accountID).Count(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(n)
 }
 
 func signedHeader(payload []byte, secret string) string {

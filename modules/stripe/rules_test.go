@@ -18,13 +18,13 @@ func TestBillingRulesHoldForStripe(t *testing.T) {
 
 	h.apply(t, event("payment_intent.succeeded", t0+1, intent("pi_abc", "cus_ann", 1000, "abc", t0)), "ignored")
 	h.apply(t, event("payment_intent.succeeded", t0+2, intent("pi 1", "cus_ann", 1000, "usd", t0)), "ignored")
-	if n := count(t, e, "payments", acme.ID); n != 0 {
+	if n := e.CountIn(t, "payments", acme.ID); n != 0 {
 		t.Fatalf("%d payments recorded, want 0", n)
 	}
 	// The same intent with a valid currency is recorded: the refusal left
 	// the event's transaction whole.
 	h.apply(t, event("payment_intent.succeeded", t0+3, intent("pi_abc", "cus_ann", 1000, "usd", t0)), "applied")
-	if n := count(t, e, "payments", acme.ID); n != 1 {
+	if n := e.CountIn(t, "payments", acme.ID); n != 1 {
 		t.Fatalf("%d payments recorded, want 1", n)
 	}
 }
@@ -40,7 +40,7 @@ func TestStripeIDsAsBillingStoresThem(t *testing.T) {
 	_, email := client(t, e, acme.Owner.Token)
 	h.apply(t, event("customer.created", t0, map[string]any{"id": "cus_A", "email": email}), "applied")
 	h.apply(t, event("customer.created", t0+1, map[string]any{"id": " cus_A", "email": email}), "ignored")
-	if n := count(t, e, "stripe_customers", acme.ID); n != 1 {
+	if n := e.CountIn(t, "stripe_customers", acme.ID); n != 1 {
 		t.Fatalf("%d Stripe customers, want 1", n)
 	}
 }

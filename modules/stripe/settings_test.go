@@ -94,7 +94,7 @@ func TestSignatureChecks(t *testing.T) {
 	// A signed body that is not an event.
 	apptest.Expect(t, h.send(t, []byte(`{"hello":"world"}`)), http.StatusBadRequest)
 	apptest.Expect(t, h.send(t, []byte(`not json`)), http.StatusBadRequest)
-	if n := count(t, e, "stripe_events", acme.ID); n != 0 {
+	if n := e.CountIn(t, "stripe_events", acme.ID); n != 0 {
 		t.Fatalf("%d events stored after refusals", n)
 	}
 
@@ -107,7 +107,7 @@ func TestSignatureChecks(t *testing.T) {
 	if again["duplicate"] != true {
 		t.Fatalf("again = %v", again)
 	}
-	if n := count(t, e, "stripe_events", acme.ID); n != 1 {
+	if n := e.CountIn(t, "stripe_events", acme.ID); n != 1 {
 		t.Fatalf("%d events stored, want 1", n)
 	}
 }

@@ -20,7 +20,6 @@ import (
 	"crm/modules/clients"
 	"crm/modules/identity/identitytest"
 	"crm/modules/webhooks"
-	"crm/platform/access"
 	"crm/platform/apptest"
 	"crm/platform/config"
 	"crm/platform/journal"
@@ -56,17 +55,9 @@ func newEnv(t *testing.T, extra fx.Option, opts ...apptest.Option) *env {
 	return e
 }
 
-// business is the modules whose changes become events, bound as cmd/crm
-// binds them.
+// business is the modules whose changes become events.
 func business() fx.Option {
-	return fx.Options(
-		clients.Module, catalog.Module, billing.Module,
-		fx.Provide(
-			func(s *clients.Service) access.Clients { return s },
-			func(s *catalog.Service) billing.ClientPackages { return s },
-			func(s *billing.Service) webhooks.Instalments { return s },
-		),
-	)
+	return fx.Options(clients.Module, catalog.Module, billing.Module)
 }
 
 // start runs the worker until the test ends.

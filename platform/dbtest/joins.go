@@ -102,9 +102,7 @@ func lex(s string) []tok {
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
 		case c == '-' && i+1 < len(s) && s[i+1] == '-':
-			for i < len(s) && s[i] != '\n' {
-				i++
-			}
+			i = span(s, i, func(b byte) bool { return b != '\n' })
 		case c == '/' && i+1 < len(s) && s[i+1] == '*':
 			end := strings.Index(s[i+2:], "*/")
 			if end < 0 {
@@ -112,61 +110,34 @@ func lex(s string) []tok {
 			}
 			i += end + 4
 		case c == '\'':
-			i++
-			for i < len(s) {
-				if s[i] == '\'' {
-					if i+1 < len(s) && s[i+1] == '\'' {
-						i += 2
-						continue
-					}
-					break
-				}
-				i++
-			}
-			i++
+			i = quotedEnd(s, i)
 			out = append(out, tok{tConst, "'"})
 		case c == '"':
-			j := i + 1
-			for j < len(s) && s[j] != '"' {
-				j++
-			}
+			j := span(s, i+1, func(b byte) bool { return b != '"' })
 			out = appendIdent(out, strings.ToLower(s[i+1:min(j, len(s))]))
 			i = j + 1
 		case c == '$' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
-			j := i + 1
-			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-				j++
-			}
+			j := span(s, i+1, isDigit)
 			out = append(out, tok{tConst, s[i:j]})
 			i = j
 		case c == '$':
-			// A dollar-quoted string: $tag$ … $tag$.
-			j := strings.IndexByte(s[i+1:], '$')
-			if j < 0 {
+			end, ok := dollarQuotedEnd(s, i)
+			if !ok {
 				return out
 			}
-			tag := s[i : i+j+2]
-			end := strings.Index(s[i+len(tag):], tag)
-			if end < 0 {
-				return out
-			}
-			i += len(tag) + end + len(tag)
+			i = end
 			out = append(out, tok{tConst, "'"})
 		case c == '?':
 			out = append(out, tok{tConst, "?"})
 			i++
 		case c >= '0' && c <= '9':
-			j := i
-			for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '.') {
-				j++
-			}
+			j := span(s, i, func(b byte) bool { return isDigit(b) || b == '.' })
 			out = append(out, tok{tConst, s[i:j]})
 			i = j
 		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
-			j := i
-			for j < len(s) && (s[j] == '_' || s[j] == '$' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9') {
-				j++
-			}
+			j := span(s, i, func(b byte) bool {
+				return b == '_' || b == '$' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || isDigit(b)
+			})
 			out = appendIdent(out, strings.ToLower(s[i:j]))
 			i = j
 		case c == '.':
@@ -176,10 +147,7 @@ func lex(s string) []tok {
 			out = append(out, tok{tPunct, string(c)})
 			i++
 		default:
-			j := i
-			for j < len(s) && strings.IndexByte("<>=!~+-*/%^|&#@:", s[j]) >= 0 {
-				j++
-			}
+			j := span(s, i, func(b byte) bool { return strings.IndexByte("<>=!~+-*/%^|&#@:", b) >= 0 })
 			if j == i {
 				j++
 			}
@@ -188,6 +156,48 @@ func lex(s string) []tok {
 		}
 	}
 	return out
+}
+
+// span is the end of the run of bytes from i that ok accepts.
+func span(s string, i int, ok func(byte) bool) int {
+	for i < len(s) && ok(s[i]) {
+		i++
+	}
+	return i
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// quotedEnd is the end of the string literal at i (” inside it is a
+// quote), or past the end of s when it is not closed.
+func quotedEnd(s string, i int) int {
+	i++
+	for i < len(s) {
+		if s[i] == '\'' {
+			if i+1 < len(s) && s[i+1] == '\'' {
+				i += 2
+				continue
+			}
+			break
+		}
+		i++
+	}
+	return i + 1
+}
+
+// dollarQuotedEnd is the end of the dollar-quoted string at i ($tag$ …
+// $tag$); false when it is not closed.
+func dollarQuotedEnd(s string, i int) (int, bool) {
+	j := strings.IndexByte(s[i+1:], '$')
+	if j < 0 {
+		return 0, false
+	}
+	tag := s[i : i+j+2]
+	end := strings.Index(s[i+len(tag):], tag)
+	if end < 0 {
+		return 0, false
+	}
+	return i + len(tag) + end + len(tag), true
 }
 
 // appendIdent adds a name, joining it to "x." before it.
@@ -295,30 +305,7 @@ func (p *joinParser) scan() {
 			continue
 		}
 		if b.expectTable && !notAlias[t.text] {
-			insert := b.insert
-			b.expectTable, b.insert = false, false
-			if p.word(i+1) == "(" {
-				continue // a function's rows, or the columns of an INSERT
-			}
-			name := t.text
-			if dot := strings.LastIndexByte(name, '.'); dot >= 0 {
-				name = name[dot+1:] // schema.table
-			}
-			alias := name
-			j := i + 1
-			if p.word(j) == "as" {
-				j++
-			}
-			if j < len(p.toks) && p.toks[j].kind == tIdent && !notAlias[p.toks[j].text] {
-				alias = p.toks[j].text
-				for k := i + 1; k <= j; k++ {
-					p.blockAt[k] = b
-				}
-				i = j
-			}
-			b.aliases[alias] = len(p.refs)
-			b.refs = append(b.refs, len(p.refs))
-			p.refs = append(p.refs, ref{table: name, alias: alias, top: b.top, insert: insert})
+			i = p.tableRef(b, i)
 			continue
 		}
 		if !g.isBlock {
@@ -350,6 +337,36 @@ func (p *joinParser) scan() {
 			}
 		}
 	}
+}
+
+// tableRef reads the table named at token i (and its alias) into block b,
+// and returns the index of its last token.
+func (p *joinParser) tableRef(b *block, i int) int {
+	insert := b.insert
+	b.expectTable, b.insert = false, false
+	if p.word(i+1) == "(" {
+		return i // a function's rows, or the columns of an INSERT
+	}
+	name := p.toks[i].text
+	if dot := strings.LastIndexByte(name, '.'); dot >= 0 {
+		name = name[dot+1:] // schema.table
+	}
+	alias := name
+	j := i + 1
+	if p.word(j) == "as" {
+		j++
+	}
+	if j < len(p.toks) && p.toks[j].kind == tIdent && !notAlias[p.toks[j].text] {
+		alias = p.toks[j].text
+		for k := i + 1; k <= j; k++ {
+			p.blockAt[k] = b
+		}
+		i = j
+	}
+	b.aliases[alias] = len(p.refs)
+	b.refs = append(b.refs, len(p.refs))
+	p.refs = append(p.refs, ref{table: name, alias: alias, top: b.top, insert: insert})
+	return i
 }
 
 // node names the value of the column name seen at token i: a reference's

@@ -163,53 +163,12 @@ func sqliteSchema(ctx context.Context, d bun.IDB) (map[string]*Table, error) {
 		// a table with a rowid.
 		t.RowID = len(t.Primary) == 1 && strings.EqualFold(cols[len(cols)-1].Type, "INTEGER") &&
 			!strings.Contains(strings.ToUpper(m.SQL), "WITHOUT ROWID")
-		var idx []struct {
-			Name, Origin string
-			Unique       bool
+		var err error
+		if t.Uniques, err = sqliteUniques(ctx, d, m.Name); err != nil {
+			return nil, err
 		}
-		if err := d.NewRaw(`SELECT name, "unique", origin FROM pragma_index_list(?)`, m.Name).Scan(ctx, &idx); err != nil {
-			return nil, fmt.Errorf("dbtest: indexes of %s: %w", m.Name, err)
-		}
-		for _, ix := range idx {
-			if !ix.Unique || ix.Origin == "pk" {
-				continue
-			}
-			var keyCols []struct {
-				Name *string
-			}
-			if err := d.NewRaw(`SELECT name FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno`, ix.Name).Scan(ctx, &keyCols); err != nil {
-				return nil, fmt.Errorf("dbtest: columns of index %s: %w", ix.Name, err)
-			}
-			k := Key{Name: ix.Name}
-			for _, c := range keyCols {
-				if c.Name == nil {
-					k.Columns = append(k.Columns, "(expression)")
-				} else {
-					k.Columns = append(k.Columns, *c.Name)
-				}
-			}
-			t.Uniques = append(t.Uniques, k)
-		}
-		var fks []struct {
-			ID, Seq int
-			Parent  string
-			From    string
-			To      *string
-		}
-		if err := d.NewRaw(`SELECT id, seq, "table" AS parent, "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq`, m.Name).Scan(ctx, &fks); err != nil {
-			return nil, fmt.Errorf("dbtest: foreign keys of %s: %w", m.Name, err)
-		}
-		for i, f := range fks {
-			if i == 0 || f.ID != fks[i-1].ID {
-				t.Foreign = append(t.Foreign, ForeignKey{Name: fmt.Sprintf("foreign key #%d", f.ID), Parent: f.Parent})
-			}
-			fk := &t.Foreign[len(t.Foreign)-1]
-			fk.Columns = append(fk.Columns, f.From)
-			to := ""
-			if f.To != nil {
-				to = *f.To
-			}
-			fk.ParentColumns = append(fk.ParentColumns, to)
+		if t.Foreign, err = sqliteForeignKeys(ctx, d, m.Name); err != nil {
+			return nil, err
 		}
 	}
 	// A foreign key that names no parent column references its primary key.
@@ -227,6 +186,67 @@ func sqliteSchema(ctx context.Context, d bun.IDB) (map[string]*Table, error) {
 	}
 	sortKeys(tables)
 	return tables, nil
+}
+
+// sqliteUniques are the unique keys of table other than its primary key.
+func sqliteUniques(ctx context.Context, d bun.IDB, table string) ([]Key, error) {
+	var idx []struct {
+		Name, Origin string
+		Unique       bool
+	}
+	if err := d.NewRaw(`SELECT name, "unique", origin FROM pragma_index_list(?)`, table).Scan(ctx, &idx); err != nil {
+		return nil, fmt.Errorf("dbtest: indexes of %s: %w", table, err)
+	}
+	var keys []Key
+	for _, ix := range idx {
+		if !ix.Unique || ix.Origin == "pk" {
+			continue
+		}
+		var keyCols []struct {
+			Name *string
+		}
+		if err := d.NewRaw(`SELECT name FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno`, ix.Name).Scan(ctx, &keyCols); err != nil {
+			return nil, fmt.Errorf("dbtest: columns of index %s: %w", ix.Name, err)
+		}
+		k := Key{Name: ix.Name}
+		for _, c := range keyCols {
+			if c.Name == nil {
+				k.Columns = append(k.Columns, "(expression)")
+			} else {
+				k.Columns = append(k.Columns, *c.Name)
+			}
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
+// sqliteForeignKeys are the foreign keys of table; a parent column it does
+// not name is "" (sqliteSchema fills in the parent's primary key).
+func sqliteForeignKeys(ctx context.Context, d bun.IDB, table string) ([]ForeignKey, error) {
+	var fks []struct {
+		ID, Seq int
+		Parent  string
+		From    string
+		To      *string
+	}
+	if err := d.NewRaw(`SELECT id, seq, "table" AS parent, "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq`, table).Scan(ctx, &fks); err != nil {
+		return nil, fmt.Errorf("dbtest: foreign keys of %s: %w", table, err)
+	}
+	var out []ForeignKey
+	for i, f := range fks {
+		if i == 0 || f.ID != fks[i-1].ID {
+			out = append(out, ForeignKey{Name: fmt.Sprintf("foreign key #%d", f.ID), Parent: f.Parent})
+		}
+		fk := &out[len(out)-1]
+		fk.Columns = append(fk.Columns, f.From)
+		to := ""
+		if f.To != nil {
+			to = *f.To
+		}
+		fk.ParentColumns = append(fk.ParentColumns, to)
+	}
+	return out, nil
 }
 
 type sqliteColumn struct {

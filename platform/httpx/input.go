@@ -58,35 +58,11 @@ const (
 // read up to there: the route's decoder refuses the rest (an escaped
 // backslash followed by "u0000" is ordinary text, and no NUL).
 func nulFields(body []byte) error {
-	type level struct {
-		object  bool
-		wantKey bool   // object: the next token is a key
-		key     string // object: the member being read
-		index   int    // array: the element being read
-	}
-	var stack []level
+	var stack []nulLevel
 	var v errs.Validation
 	n := 0
-	add := func(levels []level, msg string) {
-		if len(levels) > nulMaxDepth {
-			levels = levels[:nulMaxDepth]
-		}
-		var b strings.Builder
-		for _, l := range levels {
-			if l.object {
-				if b.Len() > 0 {
-					b.WriteByte('.')
-				}
-				b.WriteString(l.key)
-			} else {
-				b.WriteString("[" + strconv.Itoa(l.index) + "]")
-			}
-		}
-		field := b.String()
-		if field == "" || field[0] == '[' {
-			field = "body" + field
-		}
-		if !v.Has(field) {
+	add := func(levels []nulLevel, msg string) {
+		if field := nulFieldName(levels); !v.Has(field) {
 			v.Add(field, msg)
 			n++
 		}
@@ -121,9 +97,9 @@ func nulFields(body []byte) error {
 		case json.Delim:
 			switch t {
 			case '{':
-				stack = append(stack, level{object: true, wantKey: true})
+				stack = append(stack, nulLevel{object: true, wantKey: true})
 			case '[':
-				stack = append(stack, level{})
+				stack = append(stack, nulLevel{})
 			default:
 				stack = stack[:len(stack)-1]
 				next()
@@ -138,4 +114,36 @@ func nulFields(body []byte) error {
 		}
 	}
 	return v.Err()
+}
+
+// nulLevel is an object or an array nulFields is in.
+type nulLevel struct {
+	object  bool
+	wantKey bool   // object: the next token is a key
+	key     string // object: the member being read
+	index   int    // array: the element being read
+}
+
+// nulFieldName names the value levels lead to as huma names a field
+// (first_name, event_types[2], a.b[0].c, body), up to nulMaxDepth levels.
+func nulFieldName(levels []nulLevel) string {
+	if len(levels) > nulMaxDepth {
+		levels = levels[:nulMaxDepth]
+	}
+	var b strings.Builder
+	for _, l := range levels {
+		if l.object {
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(l.key)
+		} else {
+			b.WriteString("[" + strconv.Itoa(l.index) + "]")
+		}
+	}
+	field := b.String()
+	if field == "" || field[0] == '[' {
+		field = "body" + field
+	}
+	return field
 }

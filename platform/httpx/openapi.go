@@ -134,8 +134,33 @@ func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 	if oapi.Components != nil && oapi.Components.Schemas != nil {
 		oapi.Components.Schemas.Map()["Error"] = errorSchema()
 	}
+	admitNulls(oapi, op)
 
-	// The schemas of this operation are registered by now.
+	// Public routes say so: security-defined wants every operation to
+	// declare its security, and an empty requirement means "none".
+	if public && len(op.Security) == 0 {
+		op.Security = []map[string][]string{{}}
+	}
+
+	hasPath, isList := false, false
+	for _, p := range op.Parameters {
+		if p == nil {
+			continue
+		}
+		hasPath = hasPath || p.In == "path"
+		isList = isList || (p.In == "query" && p.Name == "page")
+	}
+	documentErrors(op, errorCodes(op, public, hasPath || isList))
+
+	op.Description = describeOperation(op, r, public, isList)
+	for _, t := range op.Tags {
+		addTag(oapi, t)
+	}
+}
+
+// admitNulls applies admitNullWithoutType to the schemas registered by now
+// (this operation's among them) and to the operation's own.
+func admitNulls(oapi *huma.OpenAPI, op *huma.Operation) {
 	if oapi.Components != nil && oapi.Components.Schemas != nil {
 		for _, sc := range oapi.Components.Schemas.Map() {
 			admitNullWithoutType(sc)
@@ -151,27 +176,16 @@ func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 			admitNullWithoutType(m.Schema)
 		}
 	}
+}
 
-	// Public routes say so: security-defined wants every operation to
-	// declare its security, and an empty requirement means "none".
-	if public && len(op.Security) == 0 {
-		op.Security = []map[string][]string{{}}
-	}
-
-	hasBody := op.RequestBody != nil
-	hasPath, isList := false, false
-	for _, p := range op.Parameters {
-		if p == nil {
-			continue
-		}
-		hasPath = hasPath || p.In == "path"
-		isList = isList || (p.In == "query" && p.Name == "page")
-	}
+// errorCodes are the error statuses the operation may answer besides the
+// ones its route declares; notFound: it reads a row by id or a page.
+func errorCodes(op *huma.Operation, public, notFound bool) []int {
 	codes := []int{}
-	if hasPath || isList {
+	if notFound {
 		codes = append(codes, http.StatusNotFound)
 	}
-	if hasBody {
+	if op.RequestBody != nil {
 		codes = append(codes, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
 	}
 	// Writes may meet a duplicate or rows that depend on this one (a POST
@@ -186,6 +200,12 @@ func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 	if !public || isLogin(op) || op.OperationID == "readyz" {
 		codes = append(codes, http.StatusServiceUnavailable)
 	}
+	return codes
+}
+
+// documentErrors adds the codes to the operation's responses and gives
+// every error response the contract's body, its description and example.
+func documentErrors(op *huma.Operation, codes []int) {
 	if op.Responses == nil {
 		op.Responses = map[string]*huma.Response{}
 	}
@@ -216,11 +236,6 @@ func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 				Schema:      &huma.Schema{Type: huma.TypeInteger},
 			}}
 		}
-	}
-
-	op.Description = describeOperation(op, r, public, isList)
-	for _, t := range op.Tags {
-		addTag(oapi, t)
 	}
 }
 

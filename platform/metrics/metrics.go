@@ -95,24 +95,16 @@ func (m *Metrics) Observe(route, method string, status int, elapsed time.Duratio
 // lives in a buffer the next request reuses, and a label value is kept for
 // the life of the series. Other methods share one label.
 func methodLabel(m string) string {
-	switch m {
-	case http.MethodGet:
-		return http.MethodGet
-	case http.MethodHead:
-		return http.MethodHead
-	case http.MethodPost:
-		return http.MethodPost
-	case http.MethodPut:
-		return http.MethodPut
-	case http.MethodPatch:
-		return http.MethodPatch
-	case http.MethodDelete:
-		return http.MethodDelete
-	case http.MethodOptions:
-		return http.MethodOptions
+	for _, k := range methodLabels {
+		if m == k {
+			return k
+		}
 	}
 	return "OTHER"
 }
+
+var methodLabels = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+	http.MethodPatch, http.MethodDelete, http.MethodOptions}
 
 // Registry is the app's own registry, for collectors of its own.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

@@ -59,50 +59,26 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 		fmt.Fprintf(progress, "wiped the earlier bench dataset: %d accounts deleted, %d retired (%s%s)\n", wp.Removed, len(wp.Retired), since(start), cpu(ctx, w))
 		// After the wipe, which runs with every trigger and check on.
 		var checksBack func([]int64) error
-		pw, isPg := w.(pgWriter)
-		if isPg {
+		if pw, isPg := w.(pgWriter); isPg {
 			if checksBack, err = deferChecks(ctx, pw); err != nil {
 				return err
 			}
 			if checksBack != nil {
 				fmt.Fprintln(progress, "foreign keys are validated once after the load, counters rebuilt from the rows")
 			}
-		}
-		if isPg {
-			// The search's trigram index keeps a small pending list for the
-			// API's writes (migrations/clients): a bulk load inserts faster
-			// through a large one (12.3 s against 6.7 s for the standard
-			// dataset with none), flushed by the VACUUM after the commit.
-			// The index's own settings are back before the commit.
-			var saved string
-			if err := pw.tx.QueryRow(ctx, `SELECT coalesce(array_to_string(reloptions, ', '), '') FROM pg_class WHERE oid = 'clients_search_trgm'::regclass`).Scan(&saved); err != nil {
-				return err
-			}
-			if _, err := pw.exec(ctx, `ALTER INDEX clients_search_trgm SET (fastupdate = on, gin_pending_list_limit = 4096)`); err != nil {
-				return err
-			}
-			defer func() {
-				restore := []string{`ALTER INDEX clients_search_trgm RESET (fastupdate, gin_pending_list_limit)`}
-				if saved != "" {
-					restore = append(restore, `ALTER INDEX clients_search_trgm SET (`+saved+`)`)
+			// Each setting is put back, in the reverse order, before the
+			// commit.
+			for _, set := range []func(context.Context, pgWriter) (func() error, error){fastTrigramInserts, unforceRLS} {
+				restore, serr := set(ctx, pw)
+				if serr != nil {
+					return serr
 				}
-				for _, q := range restore {
-					if _, e := pw.exec(ctx, q); e != nil && err == nil {
+				defer func() {
+					if e := restore(); e != nil && err == nil {
 						err = e
 					}
-				}
-			}()
-		}
-		if isPg {
-			restore, uerr := unforceRLS(ctx, pw)
-			if uerr != nil {
-				return uerr
+				}()
 			}
-			defer func() {
-				if e := restore(); e != nil && err == nil {
-					err = e
-				}
-			}()
 		}
 		l := &loader{w: w, p: p, at: at, hash: passwordHash, rows: rep.Rows,
 			progress: func(s string) { fmt.Fprintf(progress, "%s (%s%s)\n", s, since(start), cpu(ctx, w)) }}
@@ -132,16 +108,52 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 	rep.Load = time.Since(start)
 	fmt.Fprintf(progress, "committed (%s)\n", since(start))
 	if db.DialectOf(d) == db.Postgres {
-		t := time.Now()
-		// VACUUM also sets the visibility map of the new rows, as autovacuum
-		// soon would, so index-only scans see the steady state.
-		if _, err := d.ExecContext(ctx, "VACUUM (ANALYZE) "+joinTables(loadedTables(rep.Rows))); err != nil {
-			return nil, fmt.Errorf("analyze: %w", err)
+		if err := analyze(ctx, d, rep, progress); err != nil {
+			return nil, err
 		}
-		rep.Analyze = time.Since(t)
-		fmt.Fprintf(progress, "vacuum analyze (%s)\n", rep.Analyze.Round(time.Millisecond))
 	}
 	return rep, nil
+}
+
+// analyze refreshes the planner statistics of the loaded tables
+// (PostgreSQL). VACUUM also sets the visibility map of the new rows, as
+// autovacuum soon would, so index-only scans see the steady state.
+func analyze(ctx context.Context, d *bun.DB, rep *Report, progress io.Writer) error {
+	t := time.Now()
+	if _, err := d.ExecContext(ctx, "VACUUM (ANALYZE) "+joinTables(loadedTables(rep.Rows))); err != nil {
+		return fmt.Errorf("analyze: %w", err)
+	}
+	rep.Analyze = time.Since(t)
+	fmt.Fprintf(progress, "vacuum analyze (%s)\n", rep.Analyze.Round(time.Millisecond))
+	return nil
+}
+
+// fastTrigramInserts gives the search's trigram index a large pending list
+// for the load: it keeps a small one for the API's writes
+// (migrations/clients), and a bulk load inserts faster through a large one
+// (docs/benchmarks.md), flushed by the VACUUM after the commit. restore
+// puts the index's own settings back, before the commit.
+func fastTrigramInserts(ctx context.Context, pw pgWriter) (restore func() error, err error) {
+	var saved string
+	if err := pw.tx.QueryRow(ctx, `SELECT coalesce(array_to_string(reloptions, ', '), '') FROM pg_class WHERE oid = 'clients_search_trgm'::regclass`).Scan(&saved); err != nil {
+		return nil, err
+	}
+	if _, err := pw.exec(ctx, `ALTER INDEX clients_search_trgm SET (fastupdate = on, gin_pending_list_limit = 4096)`); err != nil {
+		return nil, err
+	}
+	return func() error {
+		restore := []string{`ALTER INDEX clients_search_trgm RESET (fastupdate, gin_pending_list_limit)`}
+		if saved != "" {
+			restore = append(restore, `ALTER INDEX clients_search_trgm SET (`+saved+`)`)
+		}
+		var err error
+		for _, q := range restore {
+			if _, e := pw.exec(ctx, q); e != nil && err == nil {
+				err = e
+			}
+		}
+		return err
+	}, nil
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }

@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"crm/cmd/crm/bindings"
 	"crm/modules/accounts"
-	"crm/modules/clients"
 	"crm/modules/identity"
 	"crm/platform/apptest"
 
@@ -28,18 +28,10 @@ type Env struct {
 	Identity *identity.Service
 }
 
-// Base is the accounts and identity modules, bound as cmd/crm binds them to
-// each other and to the modules that ask identity (clients).
+// Base is the accounts and identity modules, and the bindings between
+// modules as cmd/crm binds them (for whichever modules a test adds).
 func Base() fx.Option {
-	return fx.Options(
-		accounts.Module,
-		identity.Module,
-		fx.Provide(
-			func(s *identity.Service) accounts.OwnerCreator { return s },
-			func(n accounts.Names) identity.AccountNames { return n },
-			func(s *identity.Service) clients.Employees { return s },
-		),
-	)
+	return fx.Options(accounts.Module, identity.Module, bindings.All)
 }
 
 // New starts the app with accounts, identity and the extra modules.

@@ -27,30 +27,11 @@ const Propagation = 3 * time.Second
 // other instance must show the change too.
 func CheckPrincipalChanges(t *testing.T, one, two *Env) {
 	t.Helper()
-	cache := db.DialectOf(one.DB) == db.Postgres
-	bound := time.Duration(0)
-	if cache {
-		bound = Propagation
+	pc := principalCheck{t: t, cache: db.DialectOf(one.DB) == db.Postgres}
+	if pc.cache {
+		pc.bound = Propagation
 	}
-	// cached makes sure e serves the token from its cache, so that what
-	// follows checks the cache's invalidation; no-op without a cache.
-	cached := func(e *Env, token string, employeeID int64) {
-		if cache {
-			e.Cached(token, employeeID)
-		}
-	}
-	within := func(what string, ok func() bool) {
-		t.Helper()
-		start := time.Now()
-		tries := 1
-		for ; !ok(); tries++ {
-			if time.Since(start) >= bound {
-				t.Fatalf("%s: not seen by the other instance within %v (%d requests)", what, bound, tries)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		t.Logf("%s: seen by the other instance at its request %d, after %v", what, tries, time.Since(start).Round(time.Millisecond))
-	}
+	cached, within := pc.cached, pc.within
 	acme := one.Account("Acme")
 	emp := acme.Employee("employee")
 	admin := acme.Employee("admin")
@@ -121,6 +102,37 @@ func CheckPrincipalChanges(t *testing.T, one, two *Env) {
 		t.Fatalf("deactivated, same instance: %d", s)
 	}
 	within("deactivation", func() bool { s, _ := one.me(admin.Token); return s == http.StatusUnauthorized })
+}
+
+// principalCheck is the run of a CheckPrincipalChanges: whether the
+// instances cache principals (PostgreSQL), and how long the other may take.
+type principalCheck struct {
+	t     *testing.T
+	cache bool
+	bound time.Duration
+}
+
+// cached makes sure e serves the token from its cache, so that what
+// follows checks the cache's invalidation; no-op without a cache.
+func (pc principalCheck) cached(e *Env, token string, employeeID int64) {
+	if pc.cache {
+		e.Cached(token, employeeID)
+	}
+}
+
+// within fails unless ok holds within the bound, logging when it did.
+func (pc principalCheck) within(what string, ok func() bool) {
+	t := pc.t
+	t.Helper()
+	start := time.Now()
+	tries := 1
+	for ; !ok(); tries++ {
+		if time.Since(start) >= pc.bound {
+			t.Fatalf("%s: not seen by the other instance within %v (%d requests)", what, pc.bound, tries)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("%s: seen by the other instance at its request %d, after %v", what, tries, time.Since(start).Round(time.Millisecond))
 }
 
 // me is the status of GET /api/auth/me/ with token, and its body when 200.

@@ -166,3 +166,62 @@ func NewClients(a, b *Tenant, callers []Caller, client func(token string, coach 
 	cl.Foreign = client(b.Owner.Token, b.Owner.ID)
 	return cl
 }
+
+// Roles are the columns of a role matrix (RoleTokens): super_admin, admin,
+// employee, viewer (an employee with view_all_clients), anon (no token).
+var Roles = []string{"super_admin", "admin", "employee", "viewer", "anon"}
+
+// RoleTokens signs in one caller of each of Roles in the tenant and returns
+// their tokens, and the employee (the one of role "employee").
+func (t *Tenant) RoleTokens() (map[string]string, User) {
+	emp := t.Employee("employee")
+	return map[string]string{
+		"super_admin": t.Owner.Token,
+		"admin":       t.Employee("admin").Token,
+		"employee":    emp.Token,
+		"viewer":      t.Employee("employee", "view_all_clients").Token,
+		"anon":        "",
+	}, emp
+}
+
+// RoleCase is a row of a role matrix: a route, sent as each of Roles.
+type RoleCase struct {
+	Name   string
+	Method string
+	Path   func() string
+	// Body, when not nil, makes the request's body.
+	Body func() map[string]any
+	// Want is the status for each of Roles, in their order.
+	Want [5]int
+}
+
+// Route is a RoleCase.
+func Route(name, method string, path func() string, body func() map[string]any, want [5]int) RoleCase {
+	return RoleCase{Name: name, Method: method, Path: path, Body: body, Want: want}
+}
+
+// Fixed is a RoleCase path that is always p.
+func Fixed(p string) func() string { return func() string { return p } }
+
+// CheckRoles sends every case as every role (tokens from RoleTokens) in a
+// subtest of its own, and fails unless the status is the case's; a refusal
+// must be a JSON error with a detail.
+func (e *Env) CheckRoles(t *testing.T, tokens map[string]string, cases []RoleCase) {
+	for _, c := range cases {
+		for i, role := range Roles {
+			t.Run(c.Name+"/"+role, func(t *testing.T) {
+				req := apptest.Request{Method: c.Method, Path: c.Path(), Token: tokens[role]}
+				if c.Body != nil {
+					req.Body = c.Body()
+				}
+				r := e.Do(req)
+				if r.Status != c.Want[i] {
+					t.Fatalf("%s %s as %s = %s, want %d", req.Method, req.Path, role, r, c.Want[i])
+				}
+				if r.Status >= 400 {
+					apptest.WantDetail(t, r)
+				}
+			})
+		}
+	}
+}

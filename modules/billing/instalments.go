@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
+	"crm/platform/field"
 	"crm/platform/httpx"
 	"crm/platform/journal"
 	"crm/platform/money"
@@ -17,13 +19,13 @@ import (
 // InstalmentInput is an instalment's writable fields as a request sends
 // them: absent, null or a value.
 type InstalmentInput struct {
-	Client           httpx.Nullable[int64]        `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read."`
-	ClientPackage    httpx.Nullable[int64]        `json:"client_package,omitempty" doc:"A client package of the same client, or null (the default)."`
-	Amount           httpx.Nullable[money.Amount] `json:"amount,omitempty" doc:"Required on POST and PUT."`
-	Currency         httpx.Nullable[string]       `json:"currency,omitempty" doc:"Required on POST and PUT: an ISO 4217 code (any case; stored in upper case)."`
-	ScheduleDate     httpx.Nullable[httpx.Date]   `json:"schedule_date,omitempty" doc:"Required on POST and PUT (YYYY-MM-DD)."`
-	Status           httpx.Nullable[string]       `json:"status,omitempty" doc:"open (the default), paid, failed or closed."`
-	InstalmentNumber httpx.Nullable[int]          `json:"instalment_number,omitempty" doc:"Required on POST and PUT: 1 to 10000, unique within the client package."`
+	Client           field.Nullable[int64]        `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read."`
+	ClientPackage    field.Nullable[int64]        `json:"client_package,omitempty" doc:"A client package of the same client, or null (the default)."`
+	Amount           field.Nullable[money.Amount] `json:"amount,omitempty" doc:"Required on POST and PUT."`
+	Currency         field.Nullable[string]       `json:"currency,omitempty" doc:"Required on POST and PUT: an ISO 4217 code (any case; stored in upper case)."`
+	ScheduleDate     field.Nullable[field.Date]   `json:"schedule_date,omitempty" doc:"Required on POST and PUT (YYYY-MM-DD)."`
+	Status           field.Nullable[string]       `json:"status,omitempty" doc:"open (the default), paid, failed or closed."`
+	InstalmentNumber field.Nullable[int]          `json:"instalment_number,omitempty" doc:"Required on POST and PUT: 1 to 10000, unique within the client package."`
 }
 
 // InstalmentFilter holds the list filters.
@@ -176,7 +178,7 @@ func (s *Service) UpdateInstalment(ctx context.Context, id int64, in InstalmentI
 		if err := s.applyInstalment(ctx, tx, &i, old, in, replace); err != nil {
 			return err
 		}
-		diff := changes(old.fields(), i.fields())
+		diff := journal.Changes(old.fields(), i.fields())
 		if len(diff) == 0 {
 			out = old
 			return nil
@@ -194,7 +196,7 @@ func (s *Service) UpdateInstalment(ctx context.Context, id int64, in InstalmentI
 // writeInstalment writes the columns cols of i (diff: the change) and
 // journals it: a status_change when its status changed, else an update.
 func (s *Service) writeInstalment(ctx context.Context, tx bun.IDB, i *Instalment, diff map[string]journal.Change, cols ...string) error {
-	i.UpdatedAt = now()
+	i.UpdatedAt = clock.Now()
 	if err := update(ctx, tx, i, append(cols, "updated_at")...); err != nil {
 		return writeError(err, errNumberTaken())
 	}
@@ -219,6 +221,6 @@ func (s *Service) DeleteInstalment(ctx context.Context, id int64) error {
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "instalment", ObjectID: i.ID, Changes: changes(i.fields(), nil)})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "instalment", ObjectID: i.ID, Changes: journal.Changes(i.fields(), nil)})
 	})
 }

@@ -14,8 +14,10 @@ import (
 
 	"crm/platform/access"
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
+	"crm/platform/field"
 	"crm/platform/httpx"
 	"crm/platform/journal"
 	"crm/platform/money"
@@ -46,20 +48,6 @@ type Service struct {
 // NewService builds the service.
 func NewService(d *bun.DB, o db.Owner, a *authz.Authorizer, c access.Clients, p ClientPackages, j *journal.Journal) *Service {
 	return &Service{db: d, owner: o, authz: a, clients: c, packages: p, journal: j}
-}
-
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-// changes lists the fields whose value differs between two field maps.
-func changes(old, new map[string]any) map[string]journal.Change {
-	pairs := map[string][2]any{}
-	for k, v := range old {
-		pairs[k] = [2]any{v, nil}
-	}
-	for k, v := range new {
-		pairs[k] = [2]any{old[k], v}
-	}
-	return journal.Diff(pairs)
 }
 
 // aliases are the billing tables' aliases, by policy object.
@@ -138,12 +126,12 @@ func update(ctx context.Context, tx bun.IDB, model any, cols ...string) error {
 // insert writes r, new and validated, and journals its creation as
 // objectType; taken is the answer to a duplicate of one of its keys.
 func (s *Service) insert(ctx context.Context, tx bun.IDB, r billingRow, objectType string, taken *errs.Error) error {
-	r.created(now())
+	r.created(clock.Now())
 	if _, err := tx.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
 		return writeError(err, taken)
 	}
 	return s.journal.Record(ctx, tx, journal.Entry{Action: "create", ObjectType: objectType, ObjectID: r.key(),
-		Changes: changes(nil, r.fields()), Object: r})
+		Changes: journal.Changes(nil, r.fields()), Object: r})
 }
 
 // refuseTaken returns taken when q, on a billing table, selects a row of
@@ -180,12 +168,12 @@ func writeError(err error, unique *errs.Error) error {
 // PaymentInput is a payment's fields as a request sends them: absent, null
 // or a value. On PATCH only status may change.
 type PaymentInput struct {
-	Client                httpx.Nullable[int64]        `json:"client,omitempty" doc:"Required: a client of the account the caller may read."`
-	Amount                httpx.Nullable[money.Amount] `json:"amount,omitempty" doc:"Required."`
-	Currency              httpx.Nullable[string]       `json:"currency,omitempty" doc:"Required: an ISO 4217 code (any case; stored in upper case)."`
-	Status                httpx.Nullable[string]       `json:"status,omitempty" doc:"paid (the default), failed, refunded or disputed."`
-	PaymentDate           httpx.Nullable[httpx.Date]   `json:"payment_date,omitempty" doc:"YYYY-MM-DD; today (UTC) when absent."`
-	StripePaymentIntentID httpx.Nullable[string]       `json:"stripe_payment_intent_id,omitempty" doc:"Or null (the default); at most 255 characters without spaces; unique in the account."`
+	Client                field.Nullable[int64]        `json:"client,omitempty" doc:"Required: a client of the account the caller may read."`
+	Amount                field.Nullable[money.Amount] `json:"amount,omitempty" doc:"Required."`
+	Currency              field.Nullable[string]       `json:"currency,omitempty" doc:"Required: an ISO 4217 code (any case; stored in upper case)."`
+	Status                field.Nullable[string]       `json:"status,omitempty" doc:"paid (the default), failed, refunded or disputed."`
+	PaymentDate           field.Nullable[field.Date]   `json:"payment_date,omitempty" doc:"YYYY-MM-DD; today (UTC) when absent."`
+	StripePaymentIntentID field.Nullable[string]       `json:"stripe_payment_intent_id,omitempty" doc:"Or null (the default); at most 255 characters without spaces; unique in the account."`
 }
 
 // PaymentFilter holds the list (and statistics) filters.
@@ -364,7 +352,7 @@ func (s *Service) CreatePayment(ctx context.Context, in PaymentInput) (*Payment,
 	if err != nil {
 		return nil, err
 	}
-	p := &Payment{AccountID: accountID, Status: "paid", PaymentDate: httpx.Today()}
+	p := &Payment{AccountID: accountID, Status: "paid", PaymentDate: field.Today()}
 	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		var v errs.Validation
 		in.apply(&v, p, true)
@@ -410,7 +398,7 @@ func (s *Service) UpdatePayment(ctx context.Context, id int64, in PaymentInput) 
 		if err := v.Err(); err != nil {
 			return err
 		}
-		diff := changes(old.fields(), p.fields())
+		diff := journal.Changes(old.fields(), p.fields())
 		for f := range diff {
 			if f != "status" {
 				return errs.Forbidden("A payment is a financial record: only its status can change (" + f + " cannot).")
@@ -429,7 +417,7 @@ func (s *Service) UpdatePayment(ctx context.Context, id int64, in PaymentInput) 
 // writePaymentStatus writes p's new status (diff: the change) and journals
 // it as a status_change.
 func (s *Service) writePaymentStatus(ctx context.Context, tx bun.IDB, p *Payment, diff map[string]journal.Change) error {
-	p.UpdatedAt = now()
+	p.UpdatedAt = clock.Now()
 	if err := update(ctx, tx, p, "status", "updated_at"); err != nil {
 		return err
 	}

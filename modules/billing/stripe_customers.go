@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
+	"crm/platform/field"
 	"crm/platform/httpx"
 	"crm/platform/journal"
 	"crm/platform/tenant"
@@ -16,10 +18,10 @@ import (
 // StripeCustomerInput is a Stripe customer's writable fields as a request
 // sends them: absent, null or a value.
 type StripeCustomerInput struct {
-	Client           httpx.Nullable[int64]  `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read."`
-	StripeCustomerID httpx.Nullable[string] `json:"stripe_customer_id,omitempty" doc:"Required on POST and PUT: at most 255 characters without spaces, unique in the account."`
-	Email            httpx.Nullable[string] `json:"email,omitempty" doc:"An email address, or empty (the default); stored in lower case."`
-	Status           httpx.Nullable[string] `json:"status,omitempty" doc:"active (the default) or inactive."`
+	Client           field.Nullable[int64]  `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read."`
+	StripeCustomerID field.Nullable[string] `json:"stripe_customer_id,omitempty" doc:"Required on POST and PUT: at most 255 characters without spaces, unique in the account."`
+	Email            field.Nullable[string] `json:"email,omitempty" doc:"An email address, or empty (the default); stored in lower case."`
+	Status           field.Nullable[string] `json:"status,omitempty" doc:"active (the default) or inactive."`
 }
 
 // StripeCustomerFilter holds the list filters.
@@ -165,7 +167,7 @@ func (s *Service) UpdateStripeCustomer(ctx context.Context, id int64, in StripeC
 // stripe_customer_id is taken, and journals the change. It reports false,
 // writing nothing, when c changes nothing.
 func (s *Service) saveStripeCustomer(ctx context.Context, tx bun.IDB, old, c *StripeCustomer) (bool, error) {
-	diff := changes(old.fields(), c.fields())
+	diff := journal.Changes(old.fields(), c.fields())
 	if len(diff) == 0 {
 		return false, nil
 	}
@@ -174,7 +176,7 @@ func (s *Service) saveStripeCustomer(ctx context.Context, tx bun.IDB, old, c *St
 			return false, err
 		}
 	}
-	c.UpdatedAt = now()
+	c.UpdatedAt = clock.Now()
 	if err := update(ctx, tx, c, "client_id", "stripe_customer_id", "email", "status", "updated_at"); err != nil {
 		return false, writeError(err, errCustomerTaken())
 	}
@@ -195,6 +197,6 @@ func (s *Service) DeleteStripeCustomer(ctx context.Context, id int64) error {
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "stripe_customer", ObjectID: c.ID, Changes: changes(c.fields(), nil)})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: "delete", ObjectType: "stripe_customer", ObjectID: c.ID, Changes: journal.Changes(c.fields(), nil)})
 	})
 }

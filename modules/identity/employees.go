@@ -9,6 +9,7 @@ import (
 
 	"crm/platform/auth"
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/httpx"
@@ -40,7 +41,7 @@ func (s *Service) CreateOwner(ctx context.Context, tx bun.IDB, accountID int64, 
 		return 0, err
 	}
 	e := &Employee{AccountID: accountID, Email: em, Name: name, Role: roles[0], JobRole: "Owner", IsActive: true,
-		Permissions: []string{}, PasswordHash: hash, DateJoined: now()}
+		Permissions: []string{}, PasswordHash: hash, DateJoined: clock.Now()}
 	if err := insertEmployee(ctx, tx, e); err != nil {
 		return 0, err
 	}
@@ -225,7 +226,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, er
 	}
 	active := in.IsActive == nil || *in.IsActive
 	e := &Employee{AccountID: accountID, Email: email, Name: name, Role: role, JobRole: jobRole, PhoneNumber: phone,
-		IsActive: active, Permissions: perms, PasswordHash: hash, DateJoined: now()}
+		IsActive: active, Permissions: perms, PasswordHash: hash, DateJoined: clock.Now()}
 	view := EmployeeView{}
 	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		if err := insertEmployee(ctx, tx, e); err != nil {

@@ -4,7 +4,6 @@ package identity
 
 import (
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"crm/platform/auth"
@@ -46,8 +45,6 @@ func NewService(d *bun.DB, o db.Owner, h *Hasher, s *auth.Signer, a *authz.Autho
 
 // objectType names employees in the journal.
 const objectType = "employee"
-
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 var errBadCredentials = errs.Unauthenticated("Invalid email or password.")
 

@@ -8,6 +8,7 @@ import (
 
 	"crm/platform/auth"
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/emailaddr"
 	"crm/platform/errs"
@@ -23,7 +24,7 @@ import (
 // principal comes from the cache (principals.go), which every change drops,
 // or from the database.
 func (s *Service) Authenticate(ctx context.Context, c *auth.Claims) (*auth.Principal, error) {
-	t := now()
+	t := clock.Now()
 	p, gen := s.principals.get(c, t)
 	if p != nil {
 		return p, nil
@@ -101,7 +102,7 @@ type LoginUser struct {
 // password hash work.
 func (s *Service) Login(ctx context.Context, email, password string) (*LoginResult, error) {
 	email = emailaddr.Normalize(email)
-	t := now()
+	t := clock.Now()
 	ip := httpx.ClientIP(ctx)
 	// The attempt waits for its turn at the hasher before it is counted: one
 	// that the queue outlasts (a 503) checked no password and counts nothing.
@@ -191,7 +192,7 @@ func (s *Service) Logout(ctx context.Context) error {
 		return errs.Unauthenticated("")
 	}
 	return s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
-		q, err := tenant.Scope(ctx, tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).Where("s.id = ?", p.SessionID))
+		q, err := tenant.Scope(ctx, tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", clock.Now()).Where("s.id = ?", p.SessionID))
 		if err != nil {
 			return err
 		}
@@ -207,7 +208,7 @@ func (s *Service) Logout(ctx context.Context) error {
 
 // revokeSessions revokes the employee's live sessions, all but keep.
 func revokeSessions(ctx context.Context, tx bun.IDB, accountID, employeeID int64, keep string) error {
-	q := tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).
+	q := tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", clock.Now()).
 		Where("s.account_id = ?", accountID).Where("s.employee_id = ?", employeeID).Where("s.revoked_at IS NULL")
 	if keep != "" {
 		q = q.Where("s.id <> ?", keep)

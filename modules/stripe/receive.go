@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/tenant"
@@ -85,7 +86,7 @@ func (s *Service) Receive(ctx context.Context, pathToken, signature string, payl
 			}
 		}
 		row := &eventRow{AccountID: st.AccountID, EventID: ev.ID, Type: string(ev.Type), Created: time.Unix(ev.Created, 0).UTC(),
-			ReceivedAt: now(), Outcome: outcomeIgnored}
+			ReceivedAt: clock.Now(), Outcome: outcomeIgnored}
 		res, err := tx.NewInsert().Model(row).On("CONFLICT DO NOTHING").Exec(ctx)
 		if err != nil {
 			return err

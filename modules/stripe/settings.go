@@ -9,8 +9,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"strings"
-	"time"
 
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/tenant"
@@ -20,8 +20,6 @@ import (
 
 // PathPrefix is where Stripe posts an account's events.
 const PathPrefix = "/api/webhooks/stripe/"
-
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func newPathToken() string {
 	b := make([]byte, 32)
@@ -93,7 +91,7 @@ func (s *Service) PutSettings(ctx context.Context, in SettingsInput) (*SettingsV
 		if err != nil {
 			return err
 		}
-		t := now()
+		t := clock.Now()
 		if st == nil {
 			if secret == "" {
 				return errs.Invalid("webhook_secret", "This field is required.")

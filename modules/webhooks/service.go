@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/httpx"
@@ -117,7 +118,7 @@ func (s *Service) Create(ctx context.Context, in EndpointInput) (*EndpointView, 
 	if err != nil {
 		return nil, err
 	}
-	t := now()
+	t := clock.Now()
 	e := &Endpoint{AccountID: accountID, Enabled: true, Secret: newSecret(), CreatedAt: t, UpdatedAt: t}
 	var v errs.Validation
 	if in.URL == nil {
@@ -206,7 +207,7 @@ func (s *Service) Update(ctx context.Context, id int64, in EndpointInput) (*Endp
 		if err := s.validate(ctx, e, in); err != nil {
 			return err
 		}
-		e.UpdatedAt = now()
+		e.UpdatedAt = clock.Now()
 		if _, err := tx.NewUpdate().Model(e).Column("url", "event_types", "enabled", "description", "updated_at").
 			WherePK().Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
 			return err
@@ -286,7 +287,7 @@ func (s *Service) Redeliver(ctx context.Context, endpointID, deliveryID int64) (
 			}
 			return err
 		}
-		t := now()
+		t := clock.Now()
 		if d.Claim != nil && d.LockedUntil != nil && d.LockedUntil.After(t) {
 			return errs.Conflict("This delivery is being sent right now; try again in a moment.")
 		}

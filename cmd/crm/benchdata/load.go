@@ -407,7 +407,7 @@ func (l *loader) account(ctx context.Context, a Account) error {
 }
 
 // date is a calendar date as each database takes it: DATE on PostgreSQL,
-// "YYYY-MM-DD" text on SQLite (as platform/httpx.Date stores it).
+// "YYYY-MM-DD" text on SQLite (as platform/field.Date stores it).
 func (l *loader) date(t time.Time) any {
 	if _, ok := l.w.(pgWriter); ok {
 		return t

@@ -59,13 +59,13 @@ func (s *Service) applyInstalment(ctx context.Context, idb bun.IDB, i, old *Inst
 		i.Amount = a
 	}
 	if c, ok := in.Currency.Need(&v, "currency", full); ok {
-		i.Currency = currency(&v, "currency", c)
+		i.Currency = field.Currency(&v, "currency", c)
 	}
 	if d, ok := in.ScheduleDate.Need(&v, "schedule_date", full); ok {
 		i.ScheduleDate = d
 	}
 	if st, ok := in.Status.Need(&v, "status", false); ok {
-		i.Status = choice(&v, "status", st, InstalmentStatuses)
+		i.Status = field.Choice(&v, "status", st, InstalmentStatuses)
 	}
 	if n, ok := in.InstalmentNumber.Need(&v, "instalment_number", full); ok {
 		if n < 1 || n > 10000 {
@@ -87,7 +87,7 @@ func (s *Service) applyInstalment(ctx context.Context, idb bun.IDB, i, old *Inst
 		}
 		switch {
 		case owner == 0:
-			v.Add("client_package", msgNoSuchRef(*i.ClientPackageID))
+			v.Add("client_package", field.NoSuchRef(*i.ClientPackageID))
 		case owner != i.ClientID:
 			v.Add("client_package", "This client package is not one of the client's.")
 		}

@@ -7,9 +7,7 @@ package billing
 import (
 	"context"
 	"net/http"
-	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"crm/platform/access"
@@ -59,20 +57,10 @@ func (s *Service) visible(ctx context.Context, q *bun.SelectQuery, object string
 	return authz.Visible(ctx, s.authz, object, q, authz.OfClients(ctx, s.clients, aliases[object]+".client_id"))
 }
 
-// checkClient adds a 400 on field when id is not a client the caller can
+// checkClient adds a 400 on name when id is not a client the caller can
 // read.
-func (s *Service) checkClient(ctx context.Context, idb bun.IDB, v *errs.Validation, field string, id int64) error {
-	if id == 0 || v.Has(field) {
-		return nil
-	}
-	ok, err := authz.ClientReadable(ctx, s.clients, idb, id)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		v.Add(field, msgNoSuchRef(id))
-	}
-	return nil
+func (s *Service) checkClient(ctx context.Context, idb bun.IDB, v *errs.Validation, name string, id int64) error {
+	return field.Ref(v, name, id, func(id int64) (bool, error) { return authz.ClientReadable(ctx, s.clients, idb, id) })
 }
 
 // billingRow is a billing model: a payment, an instalment or a Stripe
@@ -202,10 +190,10 @@ func (in PaymentInput) apply(v *errs.Validation, p *Payment, full bool) {
 		p.Amount = a
 	}
 	if c, ok := in.Currency.Need(v, "currency", full); ok {
-		p.Currency = currency(v, "currency", c)
+		p.Currency = field.Currency(v, "currency", c)
 	}
 	if st, ok := in.Status.Need(v, "status", false); ok {
-		p.Status = choice(v, "status", st, PaymentStatuses)
+		p.Status = field.Choice(v, "status", st, PaymentStatuses)
 	}
 	if d, ok := in.PaymentDate.Need(v, "payment_date", false); ok {
 		p.PaymentDate = d
@@ -424,21 +412,4 @@ func (s *Service) writePaymentStatus(ctx context.Context, tx bun.IDB, p *Payment
 	return s.journal.Record(ctx, tx, journal.Entry{Action: "status_change", ObjectType: "payment", ObjectID: p.ID, Changes: diff, Object: p})
 }
 
-// ---------------------------------------------------------------- validation
-
 const msgCurrency = "Enter an ISO 4217 currency code (e.g. USD)."
-
-func currency(v *errs.Validation, field, s string) string {
-	c, ok := money.ParseCurrency(s)
-	if !ok {
-		v.Add(field, msgCurrency)
-	}
-	return c
-}
-
-func choice(v *errs.Validation, field, s string, choices []string) string {
-	if !slices.Contains(choices, s) {
-		v.Add(field, `"`+s+`" is not a valid choice: `+strings.Join(choices, ", ")+".")
-	}
-	return s
-}

@@ -51,10 +51,10 @@ func (in StripeCustomerInput) apply(v *errs.Validation, c *StripeCustomer, full 
 		}
 	}
 	if in.Email.Set {
-		c.Email = email(v, "email", in.Email.Value)
+		c.Email = field.Email(v, "email", in.Email.Value, true)
 	}
 	if st, ok := in.Status.Need(v, "status", false); ok {
-		c.Status = choice(v, "status", st, StripeCustomerStatuses)
+		c.Status = field.Choice(v, "status", st, StripeCustomerStatuses)
 	}
 }
 

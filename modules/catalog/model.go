@@ -85,3 +85,9 @@ var (
 	PaymentSchedules      = []string{"PIF", "Monthly", "Quarterly", "Yearly"}
 	ClientPackageStatuses = []string{"active", "inactive"}
 )
+
+// Limits of the contract, in characters.
+const (
+	maxName        = 150
+	maxDescription = 10000
+)

@@ -7,7 +7,6 @@ package catalog
 import (
 	"context"
 	"net/http"
-	"slices"
 
 	"crm/platform/access"
 	"crm/platform/authz"
@@ -47,10 +46,10 @@ type PackageInput struct {
 func (in PackageInput) apply(p *Package, full bool) error {
 	var v errs.Validation
 	if name, ok := in.PackageName.Need(&v, "package_name", full); ok {
-		p.PackageName = text(&v, "package_name", name, 1, maxName, false)
+		p.PackageName = field.Text(&v, "package_name", name, 1, maxName, false)
 	}
 	if in.Description.Set {
-		p.Description = text(&v, "description", in.Description.Value, 0, maxDescription, true)
+		p.Description = field.Text(&v, "description", in.Description.Value, 0, maxDescription, true)
 	}
 	return v.Err()
 }
@@ -260,11 +259,7 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, cp, old *ClientPackage
 		cp.MonthlyPaymentAmount = in.MonthlyPaymentAmount.Ptr()
 	}
 	if sch, ok := in.PaymentSchedule.Need(&v, "payment_schedule", full); ok {
-		if slices.Contains(PaymentSchedules, sch) {
-			cp.PaymentSchedule = sch
-		} else {
-			v.Add("payment_schedule", msgChoice(sch, PaymentSchedules))
-		}
+		cp.PaymentSchedule = field.Choice(&v, "payment_schedule", sch, PaymentSchedules)
 	}
 	if d, ok := in.StartDate.Need(&v, "start_date", full); ok {
 		cp.StartDate = d
@@ -273,11 +268,7 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, cp, old *ClientPackage
 		cp.EndDate = in.EndDate.Ptr()
 	}
 	if st, ok := in.Status.Need(&v, "status", false); ok {
-		if slices.Contains(ClientPackageStatuses, st) {
-			cp.Status = st
-		} else {
-			v.Add("status", msgChoice(st, ClientPackageStatuses))
-		}
+		cp.Status = field.Choice(&v, "status", st, ClientPackageStatuses)
 	}
 	if cp.EndDate != nil && !cp.StartDate.IsZero() && cp.EndDate.Before(cp.StartDate) {
 		v.Add("end_date", "Ensure the end date is not before the start date.")
@@ -285,22 +276,22 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, cp, old *ClientPackage
 	if old != nil && cp.ClientID != old.ClientID && !v.Has("client") {
 		return errs.Forbidden("The client of a client package cannot be changed: create a new client package instead.")
 	}
-	if (old == nil || cp.ClientID != old.ClientID) && cp.ClientID != 0 && !v.Has("client") {
-		if ok, err := authz.ClientReadable(ctx, s.clients, idb, cp.ClientID); err != nil {
+	if old == nil || cp.ClientID != old.ClientID {
+		if err := field.Ref(&v, "client", cp.ClientID, func(id int64) (bool, error) {
+			return authz.ClientReadable(ctx, s.clients, idb, id)
+		}); err != nil {
 			return err
-		} else if !ok {
-			v.Add("client", msgNoSuchRef(cp.ClientID))
 		}
 	}
-	if (old == nil || cp.PackageID != old.PackageID) && cp.PackageID != 0 && !v.Has("package") {
-		q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Package)(nil)).Where("pkg.id = ?", cp.PackageID))
-		if err != nil {
+	if old == nil || cp.PackageID != old.PackageID {
+		if err := field.Ref(&v, "package", cp.PackageID, func(id int64) (bool, error) {
+			q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Package)(nil)).Where("pkg.id = ?", id))
+			if err != nil {
+				return false, err
+			}
+			return q.Exists(ctx)
+		}); err != nil {
 			return err
-		}
-		if ok, err := q.Exists(ctx); err != nil {
-			return err
-		} else if !ok {
-			v.Add("package", msgNoSuchRef(cp.PackageID))
 		}
 	}
 	return v.Err()

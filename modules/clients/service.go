@@ -6,7 +6,6 @@ package clients
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"crm/platform/authz"
@@ -16,7 +15,6 @@ import (
 	"crm/platform/field"
 	"crm/platform/httpx"
 	"crm/platform/journal"
-	"crm/platform/money"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -282,41 +280,26 @@ type ClientInput struct {
 // failing field is reported at once.
 func (s *Service) apply(ctx context.Context, idb bun.IDB, c *Client, in ClientInput, full bool) error {
 	var v errs.Validation
-	present := func(field string, set, null, nullable bool) bool {
-		switch {
-		case !set:
-			if full && !nullable {
-				v.Add(field, msgRequired)
-			}
-			return false
-		case null && !nullable:
-			v.Add(field, msgNull)
-			return false
-		}
-		return true
+	if n, ok := in.FirstName.Need(&v, "first_name", full); ok {
+		c.FirstName = field.Text(&v, "first_name", n, 1, maxName, false)
 	}
-	if present("first_name", in.FirstName.Set, in.FirstName.Null, false) {
-		c.FirstName = text(&v, "first_name", in.FirstName.Value, 1, maxName, false)
+	if n, ok := in.LastName.Need(&v, "last_name", full); ok {
+		c.LastName = field.Text(&v, "last_name", n, 1, maxName, false)
 	}
-	if present("last_name", in.LastName.Set, in.LastName.Null, false) {
-		c.LastName = text(&v, "last_name", in.LastName.Value, 1, maxName, false)
-	}
-	if present("email", in.Email.Set, in.Email.Null, false) {
-		c.Email = email(&v, "email", in.Email.Value)
+	if e, ok := in.Email.Need(&v, "email", full); ok {
+		c.Email = field.Email(&v, "email", e, false)
 	}
 	if in.Phone.Set {
-		c.Phone = text(&v, "phone", in.Phone.Value, 0, maxPhone, false)
+		c.Phone = field.Text(&v, "phone", in.Phone.Value, 0, maxPhone, false)
 	}
 	if in.Notes.Set {
-		c.Notes = text(&v, "notes", in.Notes.Value, 0, maxNotes, true)
+		c.Notes = field.Text(&v, "notes", in.Notes.Value, 0, maxNotes, true)
 	}
-	if in.Status.Set {
-		if in.Status.Null {
-			v.Add("status", msgNull)
-		} else if !validStatus(in.Status.Value) {
-			v.Add("status", `"`+in.Status.Value+`" is not a valid choice: active, inactive, onboarding, paused or cancelled.`)
+	if st, ok := in.Status.Need(&v, "status", false); ok {
+		if validStatus(st) {
+			c.Status = st
 		} else {
-			c.Status = in.Status.Value
+			v.Add("status", `"`+st+`" is not a valid choice: active, inactive, onboarding, paused or cancelled.`)
 		}
 	}
 	if in.Country.Set {
@@ -332,20 +315,25 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, c *Client, in ClientIn
 	if in.Currency.Set {
 		c.Currency = nil
 		if p := in.Currency.Ptr(); p != nil {
-			if code, ok := money.ParseCurrency(*p); ok {
+			if code := field.Currency(&v, "currency", *p); !v.Has("currency") {
 				c.Currency = &code
-			} else {
-				v.Add("currency", "Enter an ISO 4217 currency code (e.g. USD).")
 			}
 		}
 	}
+	if err := s.applyStaff(ctx, idb, &v, c, in); err != nil {
+		return err
+	}
+	return v.Err()
+}
 
-	// Coach, closer and setter: employees of the caller's account. Another
-	// account's id is the same 400 as an id that does not exist.
+// applyStaff writes the coach, closer and setter sent over c: employees of
+// the caller's account. Another account's id is the same 400 as an id that
+// does not exist.
+func (s *Service) applyStaff(ctx context.Context, idb bun.IDB, v *errs.Validation, c *Client, in ClientInput) error {
 	refs := []struct {
-		field string
-		in    field.Nullable[int64]
-		dst   **int64
+		name string
+		in   field.Nullable[int64]
+		dst  **int64
 	}{{"coach", in.Coach, &c.CoachID}, {"closer", in.Closer, &c.CloserID}, {"setter", in.Setter, &c.SetterID}}
 	var ids []int64
 	for _, r := range refs {
@@ -362,10 +350,10 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, c *Client, in ClientIn
 	}
 	for _, r := range refs {
 		if p := r.in.Ptr(); r.in.Set && p != nil && !found[*p] {
-			v.Add(r.field, `Invalid pk "`+strconv.FormatInt(*p, 10)+`" - object does not exist.`)
+			v.Add(r.name, field.NoSuchRef(*p))
 		}
 	}
-	return v.Err()
+	return nil
 }
 
 func errEmailTaken() error {

@@ -138,21 +138,40 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 	ok := s.hasher.compare(password, hash)
 	done()
 	if !found || !ok || !e.IsActive {
-		LoginFailures.Add(1)
-		// Recorded in the account of the email when it is an employee's,
-		// else in no account (a row no tenant ever lists).
-		failed := journal.Entry{Action: "login_failed", ObjectType: objectType,
-			Changes: map[string]journal.Change{"email": {Old: nil, New: email}}}
-		if found {
-			failed.AccountID, failed.ObjectID = e.AccountID, e.ID
-		}
-		if err := db.InTx(ctx, s.owner.DB, func(tx bun.Tx) error { return s.journal.Record(ctx, tx, failed) }); err != nil {
-			return nil, err
-		}
-		return nil, errBadCredentials
+		return nil, s.loginFailed(ctx, email, found, &e)
 	}
+	res, err := s.openSession(ctx, &e, ip, t, reserved)
+	if err != nil {
+		// The right password, and no session (the database failed or was
+		// too slow): not a failed attempt either.
+		return nil, s.unreserve(ctx, reserved, err)
+	}
+	return res, nil
+}
+
+// loginFailed counts and journals a refused login of email (found: it is
+// employee e's), and returns the one answer every refusal gets.
+func (s *Service) loginFailed(ctx context.Context, email string, found bool, e *Employee) error {
+	LoginFailures.Add(1)
+	// Recorded in the account of the email when it is an employee's,
+	// else in no account (a row no tenant ever lists).
+	failed := journal.Entry{Action: "login_failed", ObjectType: objectType,
+		Changes: map[string]journal.Change{"email": {Old: nil, New: email}}}
+	if found {
+		failed.AccountID, failed.ObjectID = e.AccountID, e.ID
+	}
+	if err := db.InTx(ctx, s.owner.DB, func(tx bun.Tx) error { return s.journal.Record(ctx, tx, failed) }); err != nil {
+		return err
+	}
+	return errBadCredentials
+}
+
+// openSession opens a session of e, who signed in at t from ip, releases
+// the attempt's reservation and journals the login, in one transaction as
+// the owner.
+func (s *Service) openSession(ctx context.Context, e *Employee, ip string, t time.Time, reserved []int64) (*LoginResult, error) {
 	var res *LoginResult
-	err = db.InTx(ctx, s.owner.DB, func(tx bun.Tx) error {
+	err := db.InTx(ctx, s.owner.DB, func(tx bun.Tx) error {
 		if err := release(ctx, tx, reserved); err != nil {
 			return err
 		}
@@ -177,12 +196,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 		return s.journal.Record(ctx, tx, journal.Entry{Action: "login", ObjectType: objectType, ObjectID: e.ID,
 			AccountID: e.AccountID, ActorID: e.ID, At: t, Object: e.view()})
 	})
-	if err != nil {
-		// The right password, and no session (the database failed or was
-		// too slow): not a failed attempt either.
-		return nil, s.unreserve(ctx, reserved, err)
-	}
-	return res, nil
+	return res, err
 }
 
 // Logout revokes the caller's session.

@@ -16,6 +16,7 @@ import (
 	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
+	"crm/platform/field"
 	"crm/platform/httpx"
 	"crm/platform/tenant"
 
@@ -42,12 +43,13 @@ func newSecret() string {
 	return "whsec_" + base64.RawURLEncoding.EncodeToString(b)
 }
 
-// EndpointInput is a new endpoint, or the fields an update sent (nil = absent).
+// EndpointInput is an endpoint's writable fields as a request sends them
+// (absent: unchanged on update; null is refused before the service runs).
 type EndpointInput struct {
-	URL         *string
-	EventTypes  *[]string
-	Enabled     *bool
-	Description *string
+	URL         field.Nullable[string]   `json:"url,omitempty" maxLength:"2000" nullable:"false"`
+	EventTypes  field.Nullable[[]string] `json:"event_types,omitempty" maxItems:"50" nullable:"false"`
+	Enabled     field.Nullable[bool]     `json:"enabled,omitempty" nullable:"false"`
+	Description field.Nullable[string]   `json:"description,omitempty" maxLength:"10000" nullable:"false"`
 }
 
 func checkEventTypes(types []string) ([]string, string) {
@@ -76,11 +78,12 @@ func checkEventTypes(types []string) ([]string, string) {
 	return out, ""
 }
 
-// validate applies in to e, collecting every failing field.
-func (s *Service) validate(ctx context.Context, e *Endpoint, in EndpointInput) error {
+// validate applies in to e, collecting every failing field; full (create)
+// requires url and event_types.
+func (s *Service) validate(ctx context.Context, e *Endpoint, in EndpointInput, full bool) error {
 	var v errs.Validation
-	if in.URL != nil {
-		u, err := s.guard.checkURL(ctx, *in.URL)
+	if raw, ok := in.URL.Need(&v, "url", full); ok {
+		u, err := s.guard.checkURL(ctx, raw)
 		if err != nil {
 			msg := err.Error()
 			if err == errPrivate {
@@ -91,23 +94,23 @@ func (s *Service) validate(ctx context.Context, e *Endpoint, in EndpointInput) e
 			e.URL = u
 		}
 	}
-	if in.EventTypes != nil {
-		types, msg := checkEventTypes(*in.EventTypes)
+	if list, ok := in.EventTypes.Need(&v, "event_types", full); ok {
+		types, msg := checkEventTypes(list)
 		if msg != "" {
 			v.Add("event_types", msg)
 		} else {
 			e.EventTypes = types
 		}
 	}
-	if in.Description != nil {
-		d := strings.TrimSpace(*in.Description)
+	if d, ok := in.Description.Need(&v, "description", false); ok {
+		d = strings.TrimSpace(d)
 		if utf8.RuneCountInString(d) > 10000 {
 			v.Add("description", "Ensure this field has no more than 10000 characters.")
 		}
 		e.Description = d
 	}
-	if in.Enabled != nil {
-		e.Enabled = *in.Enabled
+	if on, ok := in.Enabled.Need(&v, "enabled", false); ok {
+		e.Enabled = on
 	}
 	return v.Err()
 }
@@ -120,17 +123,7 @@ func (s *Service) Create(ctx context.Context, in EndpointInput) (*EndpointView, 
 	}
 	t := clock.Now()
 	e := &Endpoint{AccountID: accountID, Enabled: true, Secret: newSecret(), CreatedAt: t, UpdatedAt: t}
-	var v errs.Validation
-	if in.URL == nil {
-		v.Add("url", "This field is required.")
-	}
-	if in.EventTypes == nil {
-		v.Add("event_types", "This field is required.")
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.validate(ctx, e, in); err != nil {
+	if err := s.validate(ctx, e, in, true); err != nil {
 		return nil, err
 	}
 	if _, err := db.Use(ctx, s.db).NewInsert().Model(e).Returning("id").Exec(ctx); err != nil {
@@ -204,7 +197,7 @@ func (s *Service) Update(ctx context.Context, id int64, in EndpointInput) (*Endp
 		if err != nil {
 			return err
 		}
-		if err := s.validate(ctx, e, in); err != nil {
+		if err := s.validate(ctx, e, in, false); err != nil {
 			return err
 		}
 		e.UpdatedAt = clock.Now()

@@ -141,12 +141,9 @@ func (s *Service) GetInstalment(ctx context.Context, id int64) (*Instalment, err
 
 // CreateInstalment schedules an instalment of a client.
 func (s *Service) CreateInstalment(ctx context.Context, in InstalmentInput) (*Instalment, error) {
-	accountID, err := tenant.Account(ctx)
-	if err != nil {
-		return nil, err
-	}
-	i := &Instalment{AccountID: accountID, Status: "open"}
-	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	return create(ctx, s.db, func(accountID int64) *Instalment {
+		return &Instalment{AccountID: accountID, Status: "open"}
+	}, func(tx bun.Tx, i *Instalment) error {
 		if err := s.applyInstalment(ctx, tx, i, nil, in, true); err != nil {
 			return err
 		}
@@ -155,10 +152,6 @@ func (s *Service) CreateInstalment(ctx context.Context, in InstalmentInput) (*In
 		}
 		return s.insert(ctx, tx, i, "instalment", errNumberTaken())
 	})
-	if err != nil {
-		return nil, err
-	}
-	return i, nil
 }
 
 // UpdateInstalment changes an instalment the caller can read: replace (PUT)

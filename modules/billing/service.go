@@ -111,6 +111,22 @@ func update(ctx context.Context, tx bun.IDB, model any, cols ...string) error {
 	return err
 }
 
+// create makes a row of the caller's account: fresh returns it with its
+// defaults, write validates and inserts it in one transaction. On an error
+// the row is nil.
+func create[T billingRow](ctx context.Context, d *bun.DB, fresh func(accountID int64) T, write func(tx bun.Tx, r T) error) (T, error) {
+	var none T
+	accountID, err := tenant.Account(ctx)
+	if err != nil {
+		return none, err
+	}
+	r := fresh(accountID)
+	if err := db.InTx(ctx, d, func(tx bun.Tx) error { return write(tx, r) }); err != nil {
+		return none, err
+	}
+	return r, nil
+}
+
 // insert writes r, new and validated, and journals its creation as
 // objectType; taken is the answer to a duplicate of one of its keys.
 func (s *Service) insert(ctx context.Context, tx bun.IDB, r billingRow, objectType string, taken *errs.Error) error {
@@ -336,12 +352,9 @@ func errIntentTaken() *errs.Error {
 
 // CreatePayment records a payment of a client.
 func (s *Service) CreatePayment(ctx context.Context, in PaymentInput) (*Payment, error) {
-	accountID, err := tenant.Account(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p := &Payment{AccountID: accountID, Status: "paid", PaymentDate: field.Today()}
-	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	return create(ctx, s.db, func(accountID int64) *Payment {
+		return &Payment{AccountID: accountID, Status: "paid", PaymentDate: field.Today()}
+	}, func(tx bun.Tx, p *Payment) error {
 		var v errs.Validation
 		in.apply(&v, p, true)
 		if err := s.checkClient(ctx, tx, &v, "client", p.ClientID); err != nil {
@@ -352,10 +365,6 @@ func (s *Service) CreatePayment(ctx context.Context, in PaymentInput) (*Payment,
 		}
 		return s.insertPayment(ctx, tx, p)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // insertPayment writes a new, validated payment, unless its

@@ -110,21 +110,14 @@ func (s *Service) GetStripeCustomer(ctx context.Context, id int64) (*StripeCusto
 
 // CreateStripeCustomer links a client to a Stripe customer.
 func (s *Service) CreateStripeCustomer(ctx context.Context, in StripeCustomerInput) (*StripeCustomer, error) {
-	accountID, err := tenant.Account(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c := &StripeCustomer{AccountID: accountID, Status: "active"}
-	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	return create(ctx, s.db, func(accountID int64) *StripeCustomer {
+		return &StripeCustomer{AccountID: accountID, Status: "active"}
+	}, func(tx bun.Tx, c *StripeCustomer) error {
 		if err := s.applyStripeCustomer(ctx, tx, c, nil, in, true); err != nil {
 			return err
 		}
 		return s.insertStripeCustomer(ctx, tx, c)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // insertStripeCustomer writes a new, validated Stripe customer, unless its

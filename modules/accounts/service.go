@@ -6,10 +6,10 @@ package accounts
 import (
 	"context"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/journal"
@@ -88,7 +88,7 @@ func Create(ctx context.Context, idb bun.IDB, name string) (*Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := clock.Now()
 	a := &Account{Name: name, CreatedAt: now, UpdatedAt: now}
 	if _, err := idb.NewInsert().Model(a).Returning("id").Exec(ctx); err != nil {
 		return nil, err
@@ -158,7 +158,7 @@ func (s *Service) Update(ctx context.Context, id int64, name *string) (*Account,
 			}
 			a.Name = n
 		}
-		a.UpdatedAt = time.Now().UTC().Truncate(time.Microsecond)
+		a.UpdatedAt = clock.Now()
 		if _, err := tx.NewUpdate().Model(a).Column("name", "updated_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}

@@ -4,9 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
-	"crm/platform/httpx"
+	"crm/platform/field"
 	"crm/platform/journal"
 	"crm/platform/money"
 	"crm/platform/page"
@@ -18,13 +19,13 @@ import (
 // InstalmentInput is an instalment's writable fields as a request sends
 // them: absent, null or a value.
 type InstalmentInput struct {
-	Client           httpx.Nullable[int64]        `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read."`
-	ClientPackage    httpx.Nullable[int64]        `json:"client_package,omitempty" doc:"A client package of the same client, or null (the default)."`
-	Amount           httpx.Nullable[money.Amount] `json:"amount,omitempty" doc:"Required on POST and PUT."`
-	Currency         httpx.Nullable[string]       `json:"currency,omitempty" doc:"Required on POST and PUT: an ISO 4217 code (any case; stored in upper case)."`
-	ScheduleDate     httpx.Nullable[httpx.Date]   `json:"schedule_date,omitempty" doc:"Required on POST and PUT (YYYY-MM-DD)."`
-	Status           httpx.Nullable[string]       `json:"status,omitempty" doc:"open (the default), paid, failed or closed."`
-	InstalmentNumber httpx.Nullable[int]          `json:"instalment_number,omitempty" doc:"Required on POST and PUT: 1 to 10000, unique within the client package."`
+	Client           field.Nullable[int64]        `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read."`
+	ClientPackage    field.Nullable[int64]        `json:"client_package,omitempty" doc:"A client package of the same client, or null (the default)."`
+	Amount           field.Nullable[money.Amount] `json:"amount,omitempty" doc:"Required on POST and PUT."`
+	Currency         field.Nullable[string]       `json:"currency,omitempty" doc:"Required on POST and PUT: an ISO 4217 code (any case; stored in upper case)."`
+	ScheduleDate     field.Nullable[field.Date]   `json:"schedule_date,omitempty" doc:"Required on POST and PUT (YYYY-MM-DD)."`
+	Status           field.Nullable[string]       `json:"status,omitempty" doc:"open (the default), paid, failed or closed."`
+	InstalmentNumber field.Nullable[int]          `json:"instalment_number,omitempty" doc:"Required on POST and PUT: 1 to 10000, unique within the client package."`
 }
 
 // InstalmentFilter holds the list filters.
@@ -58,13 +59,13 @@ func (s *Service) applyInstalment(ctx context.Context, idb bun.IDB, i, old *Inst
 		i.Amount = a
 	}
 	if c, ok := in.Currency.Need(&v, "currency", full); ok {
-		i.Currency = currency(&v, "currency", c)
+		i.Currency = field.Currency(&v, "currency", c)
 	}
 	if d, ok := in.ScheduleDate.Need(&v, "schedule_date", full); ok {
 		i.ScheduleDate = d
 	}
 	if st, ok := in.Status.Need(&v, "status", false); ok {
-		i.Status = choice(&v, "status", st, InstalmentStatuses)
+		i.Status = field.Choice(&v, "status", st, InstalmentStatuses)
 	}
 	if n, ok := in.InstalmentNumber.Need(&v, "instalment_number", full); ok {
 		if n < 1 || n > 10000 {
@@ -86,7 +87,7 @@ func (s *Service) applyInstalment(ctx context.Context, idb bun.IDB, i, old *Inst
 		}
 		switch {
 		case owner == 0:
-			v.Add("client_package", msgNoSuchRef(*i.ClientPackageID))
+			v.Add("client_package", field.NoSuchRef(*i.ClientPackageID))
 		case owner != i.ClientID:
 			v.Add("client_package", "This client package is not one of the client's.")
 		}
@@ -132,12 +133,9 @@ func (s *Service) GetInstalment(ctx context.Context, id int64) (*Instalment, err
 
 // CreateInstalment schedules an instalment of a client.
 func (s *Service) CreateInstalment(ctx context.Context, in InstalmentInput) (*Instalment, error) {
-	accountID, err := tenant.Account(ctx)
-	if err != nil {
-		return nil, err
-	}
-	i := &Instalment{AccountID: accountID, Status: "open"}
-	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	return create(ctx, s.db, func(accountID int64) *Instalment {
+		return &Instalment{AccountID: accountID, Status: "open"}
+	}, func(tx bun.Tx, i *Instalment) error {
 		if err := s.applyInstalment(ctx, tx, i, nil, in, true); err != nil {
 			return err
 		}
@@ -146,10 +144,6 @@ func (s *Service) CreateInstalment(ctx context.Context, in InstalmentInput) (*In
 		}
 		return s.insert(ctx, tx, i, journal.Instalment, errNumberTaken())
 	})
-	if err != nil {
-		return nil, err
-	}
-	return i, nil
 }
 
 // UpdateInstalment changes an instalment the caller can read: replace (PUT)
@@ -169,7 +163,7 @@ func (s *Service) UpdateInstalment(ctx context.Context, id int64, in InstalmentI
 		if err := s.applyInstalment(ctx, tx, &i, old, in, replace); err != nil {
 			return err
 		}
-		diff := changes(old.fields(), i.fields())
+		diff := journal.Changes(old.fields(), i.fields())
 		if len(diff) == 0 {
 			out = old
 			return nil
@@ -187,7 +181,7 @@ func (s *Service) UpdateInstalment(ctx context.Context, id int64, in InstalmentI
 // writeInstalment writes the columns cols of i (diff: the change) and
 // journals it: a status_change when its status changed, else an update.
 func (s *Service) writeInstalment(ctx context.Context, tx bun.IDB, i *Instalment, diff map[string]journal.Change, cols ...string) error {
-	i.UpdatedAt = now()
+	i.UpdatedAt = clock.Now()
 	if err := update(ctx, tx, i, append(cols, "updated_at")...); err != nil {
 		return writeError(err, errNumberTaken())
 	}
@@ -212,6 +206,6 @@ func (s *Service) DeleteInstalment(ctx context.Context, id int64) error {
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.Instalment, ObjectID: i.ID, Changes: changes(i.fields(), nil)})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.Instalment, ObjectID: i.ID, Changes: journal.Changes(i.fields(), nil)})
 	})
 }

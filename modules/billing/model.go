@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"crm/platform/httpx"
+	"crm/platform/field"
 	"crm/platform/money"
 
 	"github.com/uptrace/bun"
@@ -22,7 +22,7 @@ type Payment struct {
 	Amount                money.Amount `bun:"amount_cents,notnull" json:"amount"`
 	Currency              string       `bun:",notnull" json:"currency" example:"USD"`
 	Status                string       `bun:",notnull" json:"status" enum:"paid,failed,refunded,disputed"`
-	PaymentDate           httpx.Date   `bun:",notnull" json:"payment_date"`
+	PaymentDate           field.Date   `bun:",notnull" json:"payment_date"`
 	StripePaymentIntentID *string      `bun:"stripe_payment_intent_id" json:"stripe_payment_intent_id" example:"pi_3MtwBwLkdIwHu7ix28a3tqPa" doc:"Or null; unique in the account."`
 	CreatedAt             time.Time    `bun:",notnull" json:"created_at"`
 	UpdatedAt             time.Time    `bun:",notnull" json:"updated_at"`
@@ -56,7 +56,7 @@ type Instalment struct {
 	ClientPackageID  *int64       `bun:"client_package_id" json:"client_package" example:"1" doc:"A client package of the same client, or null."`
 	Amount           money.Amount `bun:"amount_cents,notnull" json:"amount"`
 	Currency         string       `bun:",notnull" json:"currency" example:"USD"`
-	ScheduleDate     httpx.Date   `bun:",notnull" json:"schedule_date"`
+	ScheduleDate     field.Date   `bun:",notnull" json:"schedule_date"`
 	Status           string       `bun:",notnull" json:"status" enum:"open,paid,failed,closed"`
 	InstalmentNumber int          `bun:",notnull" json:"instalment_number" example:"1"`
 	CreatedAt        time.Time    `bun:",notnull" json:"created_at"`

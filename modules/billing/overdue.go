@@ -3,7 +3,7 @@ package billing
 import (
 	"context"
 
-	"crm/platform/httpx"
+	"crm/platform/field"
 	"crm/platform/journal"
 
 	"github.com/uptrace/bun"
@@ -19,7 +19,7 @@ const overdueBatch = 200
 // scan's record of what it already announced). This is deliberate
 // cross-account work by the system: it reads every account's instalments as
 // the database owner; fn does each one's work in its own account.
-func (s *Service) EachOverdue(ctx context.Context, day httpx.Date, skip func(accountID, id bun.Ident) *bun.SelectQuery, fn func(accountID, id int64) error) error {
+func (s *Service) EachOverdue(ctx context.Context, day field.Date, skip func(accountID, id bun.Ident) *bun.SelectQuery, fn func(accountID, id int64) error) error {
 	// In the order of the instalments' key, (account_id, id): one account
 	// after the other.
 	var afterAccount, afterID int64
@@ -53,7 +53,7 @@ func (s *Service) EachOverdue(ctx context.Context, day httpx.Date, skip func(acc
 // is still open and scheduled before day (it may have been paid meanwhile),
 // and claim, the caller's once-per-instalment record in the same
 // transaction, reports it new. It tells whether it journaled.
-func (s *Service) MarkOverdue(ctx context.Context, tx bun.IDB, id int64, day httpx.Date, claim func() (bool, error)) (bool, error) {
+func (s *Service) MarkOverdue(ctx context.Context, tx bun.IDB, id int64, day field.Date, claim func() (bool, error)) (bool, error) {
 	cur := new(Instalment)
 	found, err := find(ctx, tx, cur, "ins.id", id, true)
 	if err != nil || !found || cur.Status != "open" || !cur.ScheduleDate.Before(day) {

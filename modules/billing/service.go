@@ -7,16 +7,15 @@ package billing
 import (
 	"context"
 	"net/http"
-	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"crm/platform/access"
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
-	"crm/platform/httpx"
+	"crm/platform/field"
 	"crm/platform/journal"
 	"crm/platform/money"
 	"crm/platform/page"
@@ -49,20 +48,6 @@ func NewService(d *bun.DB, o db.Owner, a *authz.Authorizer, c access.Clients, p 
 	return &Service{db: d, owner: o, authz: a, clients: c, packages: p, journal: j}
 }
 
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-// changes lists the fields whose value differs between two field maps.
-func changes(old, new map[string]any) map[string]journal.Change {
-	pairs := map[string][2]any{}
-	for k, v := range old {
-		pairs[k] = [2]any{v, nil}
-	}
-	for k, v := range new {
-		pairs[k] = [2]any{old[k], v}
-	}
-	return journal.Diff(pairs)
-}
-
 // aliases are the billing tables' aliases, by policy object.
 var aliases = map[string]string{"payments": "pay", "instalments": "ins", "stripe_customers": "sc"}
 
@@ -72,20 +57,10 @@ func (s *Service) visible(ctx context.Context, q *bun.SelectQuery, object string
 	return authz.Visible(ctx, s.authz, object, q, authz.OfClients(ctx, s.clients, aliases[object]+".client_id"))
 }
 
-// checkClient adds a 400 on field when id is not a client the caller can
+// checkClient adds a 400 on name when id is not a client the caller can
 // read.
-func (s *Service) checkClient(ctx context.Context, idb bun.IDB, v *errs.Validation, field string, id int64) error {
-	if id == 0 || v.Has(field) {
-		return nil
-	}
-	ok, err := authz.ClientReadable(ctx, s.clients, idb, id)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		v.Add(field, msgNoSuchRef(id))
-	}
-	return nil
+func (s *Service) checkClient(ctx context.Context, idb bun.IDB, v *errs.Validation, name string, id int64) error {
+	return field.Ref(v, name, id, func(id int64) (bool, error) { return authz.ClientReadable(ctx, s.clients, idb, id) })
 }
 
 // billingRow is a billing model: a payment, an instalment or a Stripe
@@ -136,15 +111,31 @@ func update(ctx context.Context, tx bun.IDB, model any, cols ...string) error {
 	return err
 }
 
+// create makes a row of the caller's account: fresh returns it with its
+// defaults, write validates and inserts it in one transaction. On an error
+// the row is nil.
+func create[T billingRow](ctx context.Context, d *bun.DB, fresh func(accountID int64) T, write func(tx bun.Tx, r T) error) (T, error) {
+	var none T
+	accountID, err := tenant.Account(ctx)
+	if err != nil {
+		return none, err
+	}
+	r := fresh(accountID)
+	if err := db.InTx(ctx, d, func(tx bun.Tx) error { return write(tx, r) }); err != nil {
+		return none, err
+	}
+	return r, nil
+}
+
 // insert writes r, new and validated, and journals its creation as
 // objectType; taken is the answer to a duplicate of one of its keys.
 func (s *Service) insert(ctx context.Context, tx bun.IDB, r billingRow, objectType journal.ObjectType, taken *errs.Error) error {
-	r.created(now())
+	r.created(clock.Now())
 	if _, err := tx.NewInsert().Model(r).Returning("id").Exec(ctx); err != nil {
 		return writeError(err, taken)
 	}
 	return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: objectType, ObjectID: r.key(),
-		Changes: changes(nil, r.fields()), Object: r})
+		Changes: journal.Changes(nil, r.fields()), Object: r})
 }
 
 // refuseTaken returns taken when q, on a billing table, selects a row of
@@ -181,12 +172,12 @@ func writeError(err error, unique *errs.Error) error {
 // PaymentInput is a payment's fields as a request sends them: absent, null
 // or a value. On PATCH only status may change.
 type PaymentInput struct {
-	Client                httpx.Nullable[int64]        `json:"client,omitempty" doc:"Required: a client of the account the caller may read."`
-	Amount                httpx.Nullable[money.Amount] `json:"amount,omitempty" doc:"Required."`
-	Currency              httpx.Nullable[string]       `json:"currency,omitempty" doc:"Required: an ISO 4217 code (any case; stored in upper case)."`
-	Status                httpx.Nullable[string]       `json:"status,omitempty" doc:"paid (the default), failed, refunded or disputed."`
-	PaymentDate           httpx.Nullable[httpx.Date]   `json:"payment_date,omitempty" doc:"YYYY-MM-DD; today (UTC) when absent."`
-	StripePaymentIntentID httpx.Nullable[string]       `json:"stripe_payment_intent_id,omitempty" doc:"Or null (the default); at most 255 characters without spaces; unique in the account."`
+	Client                field.Nullable[int64]        `json:"client,omitempty" doc:"Required: a client of the account the caller may read."`
+	Amount                field.Nullable[money.Amount] `json:"amount,omitempty" doc:"Required."`
+	Currency              field.Nullable[string]       `json:"currency,omitempty" doc:"Required: an ISO 4217 code (any case; stored in upper case)."`
+	Status                field.Nullable[string]       `json:"status,omitempty" doc:"paid (the default), failed, refunded or disputed."`
+	PaymentDate           field.Nullable[field.Date]   `json:"payment_date,omitempty" doc:"YYYY-MM-DD; today (UTC) when absent."`
+	StripePaymentIntentID field.Nullable[string]       `json:"stripe_payment_intent_id,omitempty" doc:"Or null (the default); at most 255 characters without spaces; unique in the account."`
 }
 
 // PaymentFilter holds the list (and statistics) filters.
@@ -215,10 +206,10 @@ func (in PaymentInput) apply(v *errs.Validation, p *Payment, full bool) {
 		p.Amount = a
 	}
 	if c, ok := in.Currency.Need(v, "currency", full); ok {
-		p.Currency = currency(v, "currency", c)
+		p.Currency = field.Currency(v, "currency", c)
 	}
 	if st, ok := in.Status.Need(v, "status", false); ok {
-		p.Status = choice(v, "status", st, PaymentStatuses)
+		p.Status = field.Choice(v, "status", st, PaymentStatuses)
 	}
 	if d, ok := in.PaymentDate.Need(v, "payment_date", false); ok {
 		p.PaymentDate = d
@@ -356,12 +347,9 @@ func errIntentTaken() *errs.Error {
 
 // CreatePayment records a payment of a client.
 func (s *Service) CreatePayment(ctx context.Context, in PaymentInput) (*Payment, error) {
-	accountID, err := tenant.Account(ctx)
-	if err != nil {
-		return nil, err
-	}
-	p := &Payment{AccountID: accountID, Status: "paid", PaymentDate: httpx.Today()}
-	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	return create(ctx, s.db, func(accountID int64) *Payment {
+		return &Payment{AccountID: accountID, Status: "paid", PaymentDate: field.Today()}
+	}, func(tx bun.Tx, p *Payment) error {
 		var v errs.Validation
 		in.apply(&v, p, true)
 		if err := s.checkClient(ctx, tx, &v, "client", p.ClientID); err != nil {
@@ -372,10 +360,6 @@ func (s *Service) CreatePayment(ctx context.Context, in PaymentInput) (*Payment,
 		}
 		return s.insertPayment(ctx, tx, p)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // insertPayment writes a new, validated payment, unless its
@@ -406,7 +390,7 @@ func (s *Service) UpdatePayment(ctx context.Context, id int64, in PaymentInput) 
 		if err := v.Err(); err != nil {
 			return err
 		}
-		diff := changes(old.fields(), p.fields())
+		diff := journal.Changes(old.fields(), p.fields())
 		for f := range diff {
 			if f != "status" {
 				return errs.Forbidden("A payment is a financial record: only its status can change (" + f + " cannot).")
@@ -425,28 +409,11 @@ func (s *Service) UpdatePayment(ctx context.Context, id int64, in PaymentInput) 
 // writePaymentStatus writes p's new status (diff: the change) and journals
 // it as a status_change.
 func (s *Service) writePaymentStatus(ctx context.Context, tx bun.IDB, p *Payment, diff map[string]journal.Change) error {
-	p.UpdatedAt = now()
+	p.UpdatedAt = clock.Now()
 	if err := update(ctx, tx, p, "status", "updated_at"); err != nil {
 		return err
 	}
 	return s.journal.Record(ctx, tx, journal.Entry{Action: journal.StatusChange, ObjectType: journal.Payment, ObjectID: p.ID, Changes: diff, Object: p})
 }
 
-// ---------------------------------------------------------------- validation
-
 const msgCurrency = "Enter an ISO 4217 currency code (e.g. USD)."
-
-func currency(v *errs.Validation, field, s string) string {
-	c, ok := money.ParseCurrency(s)
-	if !ok {
-		v.Add(field, msgCurrency)
-	}
-	return c
-}
-
-func choice(v *errs.Validation, field, s string, choices []string) string {
-	if !slices.Contains(choices, s) {
-		v.Add(field, `"`+s+`" is not a valid choice: `+strings.Join(choices, ", ")+".")
-	}
-	return s
-}

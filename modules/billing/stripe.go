@@ -5,7 +5,8 @@ import (
 
 	"crm/platform/db"
 	"crm/platform/errs"
-	"crm/platform/httpx"
+	"crm/platform/field"
+	"crm/platform/journal"
 	"crm/platform/money"
 	"crm/platform/tenant"
 
@@ -20,7 +21,7 @@ import (
 // the caller.
 
 // set is a field sent with value v.
-func set[T any](v T) httpx.Nullable[T] { return httpx.Nullable[T]{Set: true, Value: v} }
+func set[T any](v T) field.Nullable[T] { return field.Nullable[T]{Set: true, Value: v} }
 
 // find reads into model (a pointer to a billing model) the account's row
 // whose column col is value; false when there is none. On PostgreSQL
@@ -96,7 +97,7 @@ func (s *Service) StripePaymentStatus(ctx context.Context, idb bun.IDB, intent s
 
 // RecordStripePayment records the payment of a Stripe payment intent, of
 // clientID, as a POST of it would.
-func (s *Service) RecordStripePayment(ctx context.Context, tx bun.IDB, intent string, clientID int64, amount money.Amount, currency, status string, date httpx.Date) error {
+func (s *Service) RecordStripePayment(ctx context.Context, tx bun.IDB, intent string, clientID int64, amount money.Amount, currency, status string, date field.Date) error {
 	accountID, err := tenant.Account(ctx)
 	if err != nil {
 		return err
@@ -129,7 +130,7 @@ func (s *Service) SetStripePaymentStatus(ctx context.Context, tx bun.IDB, intent
 	if err := v.Err(); err != nil {
 		return err
 	}
-	if diff := changes(old.fields(), p.fields()); len(diff) > 0 {
+	if diff := journal.Changes(old.fields(), p.fields()); len(diff) > 0 {
 		return s.writePaymentStatus(ctx, tx, &p, diff)
 	}
 	return nil
@@ -166,5 +167,5 @@ func (s *Service) PayInstalment(ctx context.Context, tx bun.IDB, id int64) (stri
 	if err := s.applyInstalment(ctx, tx, &i, old, InstalmentInput{Status: set("paid")}, false); err != nil {
 		return "", err
 	}
-	return old.Status, s.writeInstalment(ctx, tx, &i, changes(old.fields(), i.fields()), "status")
+	return old.Status, s.writeInstalment(ctx, tx, &i, journal.Changes(old.fields(), i.fields()), "status")
 }

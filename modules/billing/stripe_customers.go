@@ -4,9 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
-	"crm/platform/httpx"
+	"crm/platform/field"
 	"crm/platform/journal"
 	"crm/platform/page"
 	"crm/platform/tenant"
@@ -17,10 +18,10 @@ import (
 // StripeCustomerInput is a Stripe customer's writable fields as a request
 // sends them: absent, null or a value.
 type StripeCustomerInput struct {
-	Client           httpx.Nullable[int64]  `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read."`
-	StripeCustomerID httpx.Nullable[string] `json:"stripe_customer_id,omitempty" doc:"Required on POST and PUT: at most 255 characters without spaces, unique in the account."`
-	Email            httpx.Nullable[string] `json:"email,omitempty" doc:"An email address, or empty (the default); stored in lower case."`
-	Status           httpx.Nullable[string] `json:"status,omitempty" doc:"active (the default) or inactive."`
+	Client           field.Nullable[int64]  `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read."`
+	StripeCustomerID field.Nullable[string] `json:"stripe_customer_id,omitempty" doc:"Required on POST and PUT: at most 255 characters without spaces, unique in the account."`
+	Email            field.Nullable[string] `json:"email,omitempty" doc:"An email address, or empty (the default); stored in lower case."`
+	Status           field.Nullable[string] `json:"status,omitempty" doc:"active (the default) or inactive."`
 }
 
 // StripeCustomerFilter holds the list filters.
@@ -50,10 +51,10 @@ func (in StripeCustomerInput) apply(v *errs.Validation, c *StripeCustomer, full 
 		}
 	}
 	if in.Email.Set {
-		c.Email = email(v, "email", in.Email.Value)
+		c.Email = field.Email(v, "email", in.Email.Value, true)
 	}
 	if st, ok := in.Status.Need(v, "status", false); ok {
-		c.Status = choice(v, "status", st, StripeCustomerStatuses)
+		c.Status = field.Choice(v, "status", st, StripeCustomerStatuses)
 	}
 }
 
@@ -104,21 +105,14 @@ func (s *Service) GetStripeCustomer(ctx context.Context, id int64) (*StripeCusto
 
 // CreateStripeCustomer links a client to a Stripe customer.
 func (s *Service) CreateStripeCustomer(ctx context.Context, in StripeCustomerInput) (*StripeCustomer, error) {
-	accountID, err := tenant.Account(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c := &StripeCustomer{AccountID: accountID, Status: "active"}
-	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
+	return create(ctx, s.db, func(accountID int64) *StripeCustomer {
+		return &StripeCustomer{AccountID: accountID, Status: "active"}
+	}, func(tx bun.Tx, c *StripeCustomer) error {
 		if err := s.applyStripeCustomer(ctx, tx, c, nil, in, true); err != nil {
 			return err
 		}
 		return s.insertStripeCustomer(ctx, tx, c)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return c, nil
 }
 
 // insertStripeCustomer writes a new, validated Stripe customer, unless its
@@ -161,7 +155,7 @@ func (s *Service) UpdateStripeCustomer(ctx context.Context, id int64, in StripeC
 // stripe_customer_id is taken, and journals the change. It reports false,
 // writing nothing, when c changes nothing.
 func (s *Service) saveStripeCustomer(ctx context.Context, tx bun.IDB, old, c *StripeCustomer) (bool, error) {
-	diff := changes(old.fields(), c.fields())
+	diff := journal.Changes(old.fields(), c.fields())
 	if len(diff) == 0 {
 		return false, nil
 	}
@@ -170,7 +164,7 @@ func (s *Service) saveStripeCustomer(ctx context.Context, tx bun.IDB, old, c *St
 			return false, err
 		}
 	}
-	c.UpdatedAt = now()
+	c.UpdatedAt = clock.Now()
 	if err := update(ctx, tx, c, "client_id", "stripe_customer_id", "email", "status", "updated_at"); err != nil {
 		return false, writeError(err, errCustomerTaken())
 	}
@@ -191,6 +185,6 @@ func (s *Service) DeleteStripeCustomer(ctx context.Context, id int64) error {
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
-		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.StripeCustomer, ObjectID: c.ID, Changes: changes(c.fields(), nil)})
+		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.StripeCustomer, ObjectID: c.ID, Changes: journal.Changes(c.fields(), nil)})
 	})
 }

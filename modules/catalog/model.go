@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"crm/platform/httpx"
+	"crm/platform/field"
 	"crm/platform/money"
 
 	"github.com/uptrace/bun"
@@ -45,8 +45,8 @@ type ClientPackage struct {
 	CustomPrice          money.Amount  `bun:"custom_price_cents,notnull" json:"custom_price"`
 	MonthlyPaymentAmount *money.Amount `bun:"monthly_payment_amount_cents" json:"monthly_payment_amount" doc:"Or null."`
 	PaymentSchedule      string        `bun:",notnull" json:"payment_schedule" enum:"PIF,Monthly,Quarterly,Yearly"`
-	StartDate            httpx.Date    `bun:",notnull" json:"start_date"`
-	EndDate              *httpx.Date   `bun:"end_date" json:"end_date" doc:"Or null; never before start_date."`
+	StartDate            field.Date    `bun:",notnull" json:"start_date"`
+	EndDate              *field.Date   `bun:"end_date" json:"end_date" doc:"Or null; never before start_date."`
 	Status               string        `bun:",notnull" json:"status" enum:"active,inactive"`
 	CreatedAt            time.Time     `bun:",notnull" json:"created_at"`
 	UpdatedAt            time.Time     `bun:",notnull" json:"updated_at"`
@@ -73,7 +73,7 @@ func amountOrNil(a *money.Amount) any {
 	return a.String()
 }
 
-func dateOrNil(d *httpx.Date) any {
+func dateOrNil(d *field.Date) any {
 	if d == nil {
 		return nil
 	}
@@ -84,4 +84,10 @@ func dateOrNil(d *httpx.Date) any {
 var (
 	PaymentSchedules      = []string{"PIF", "Monthly", "Quarterly", "Yearly"}
 	ClientPackageStatuses = []string{"active", "inactive"}
+)
+
+// Limits of the contract, in characters.
+const (
+	maxName        = 150
+	maxDescription = 10000
 )

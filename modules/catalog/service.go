@@ -7,14 +7,13 @@ package catalog
 import (
 	"context"
 	"net/http"
-	"slices"
-	"time"
 
 	"crm/platform/access"
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
-	"crm/platform/httpx"
+	"crm/platform/field"
 	"crm/platform/journal"
 	"crm/platform/money"
 	"crm/platform/page"
@@ -36,35 +35,21 @@ func NewService(d *bun.DB, a *authz.Authorizer, c access.Clients, j *journal.Jou
 	return &Service{db: d, authz: a, clients: c, journal: j}
 }
 
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
-// changes lists the fields whose value differs between two field maps.
-func changes(old, new map[string]any) map[string]journal.Change {
-	pairs := map[string][2]any{}
-	for k, v := range old {
-		pairs[k] = [2]any{v, nil}
-	}
-	for k, v := range new {
-		pairs[k] = [2]any{old[k], v}
-	}
-	return journal.Diff(pairs)
-}
-
 // ---------------------------------------------------------------- packages
 
 // PackageInput is a package's writable fields as a request sends them.
 type PackageInput struct {
-	PackageName httpx.Nullable[string] `json:"package_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
-	Description httpx.Nullable[string] `json:"description,omitempty" doc:"At most 10,000 characters; null is the same as empty."`
+	PackageName field.Nullable[string] `json:"package_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
+	Description field.Nullable[string] `json:"description,omitempty" doc:"At most 10,000 characters; null is the same as empty."`
 }
 
 func (in PackageInput) apply(p *Package, full bool) error {
 	var v errs.Validation
 	if name, ok := in.PackageName.Need(&v, "package_name", full); ok {
-		p.PackageName = text(&v, "package_name", name, 1, maxName, false)
+		p.PackageName = field.Text(&v, "package_name", name, 1, maxName, false)
 	}
 	if in.Description.Set {
-		p.Description = text(&v, "description", in.Description.Value, 0, maxDescription, true)
+		p.Description = field.Text(&v, "description", in.Description.Value, 0, maxDescription, true)
 	}
 	return v.Err()
 }
@@ -131,13 +116,13 @@ func (s *Service) CreatePackage(ctx context.Context, in PackageInput) (*Package,
 		return nil, err
 	}
 	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
-		p.CreatedAt = now()
+		p.CreatedAt = clock.Now()
 		p.UpdatedAt = p.CreatedAt
 		if _, err := tx.NewInsert().Model(p).Returning("id").Exec(ctx); err != nil {
 			return err
 		}
 		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Package, ObjectID: p.ID,
-			Changes: changes(nil, p.fields()), Object: p})
+			Changes: journal.Changes(nil, p.fields()), Object: p})
 	})
 	if err != nil {
 		return nil, err
@@ -161,12 +146,12 @@ func (s *Service) UpdatePackage(ctx context.Context, id int64, in PackageInput, 
 		if err := in.apply(&p, replace); err != nil {
 			return err
 		}
-		diff := changes(old.fields(), p.fields())
+		diff := journal.Changes(old.fields(), p.fields())
 		if len(diff) == 0 {
 			out = old
 			return nil
 		}
-		p.UpdatedAt = now()
+		p.UpdatedAt = clock.Now()
 		q, err := tenant.Scope(ctx, tx.NewUpdate().Model(&p).Column("package_name", "description", "updated_at").WherePK())
 		if err != nil {
 			return err
@@ -212,7 +197,7 @@ func (s *Service) DeletePackage(ctx context.Context, id int64) error {
 			return err
 		}
 		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.Package, ObjectID: p.ID,
-			Changes: changes(p.fields(), nil)})
+			Changes: journal.Changes(p.fields(), nil)})
 	})
 }
 
@@ -227,14 +212,14 @@ func (s *Service) visible(ctx context.Context, q *bun.SelectQuery) (*bun.SelectQ
 // ClientPackageInput is a client package's writable fields as a request
 // sends them: absent, null or a value.
 type ClientPackageInput struct {
-	Client               httpx.Nullable[int64]        `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read. It cannot change afterwards."`
-	Package              httpx.Nullable[int64]        `json:"package,omitempty" doc:"Required on POST and PUT: a package of the account."`
-	CustomPrice          httpx.Nullable[money.Amount] `json:"custom_price,omitempty" doc:"Required on POST and PUT."`
-	MonthlyPaymentAmount httpx.Nullable[money.Amount] `json:"monthly_payment_amount,omitempty" doc:"Or null (the default)."`
-	PaymentSchedule      httpx.Nullable[string]       `json:"payment_schedule,omitempty" doc:"Required on POST and PUT: PIF, Monthly, Quarterly or Yearly."`
-	StartDate            httpx.Nullable[httpx.Date]   `json:"start_date,omitempty" doc:"Required on POST and PUT (YYYY-MM-DD)."`
-	EndDate              httpx.Nullable[httpx.Date]   `json:"end_date,omitempty" doc:"YYYY-MM-DD, not before start_date, or null (the default)."`
-	Status               httpx.Nullable[string]       `json:"status,omitempty" doc:"active (the default) or inactive."`
+	Client               field.Nullable[int64]        `json:"client,omitempty" doc:"Required on POST and PUT: a client of the account the caller may read. It cannot change afterwards."`
+	Package              field.Nullable[int64]        `json:"package,omitempty" doc:"Required on POST and PUT: a package of the account."`
+	CustomPrice          field.Nullable[money.Amount] `json:"custom_price,omitempty" doc:"Required on POST and PUT."`
+	MonthlyPaymentAmount field.Nullable[money.Amount] `json:"monthly_payment_amount,omitempty" doc:"Or null (the default)."`
+	PaymentSchedule      field.Nullable[string]       `json:"payment_schedule,omitempty" doc:"Required on POST and PUT: PIF, Monthly, Quarterly or Yearly."`
+	StartDate            field.Nullable[field.Date]   `json:"start_date,omitempty" doc:"Required on POST and PUT (YYYY-MM-DD)."`
+	EndDate              field.Nullable[field.Date]   `json:"end_date,omitempty" doc:"YYYY-MM-DD, not before start_date, or null (the default)."`
+	Status               field.Nullable[string]       `json:"status,omitempty" doc:"active (the default) or inactive."`
 }
 
 // ClientPackageFilter holds the list filters (zero values filter nothing).
@@ -274,11 +259,7 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, cp, old *ClientPackage
 		cp.MonthlyPaymentAmount = in.MonthlyPaymentAmount.Ptr()
 	}
 	if sch, ok := in.PaymentSchedule.Need(&v, "payment_schedule", full); ok {
-		if slices.Contains(PaymentSchedules, sch) {
-			cp.PaymentSchedule = sch
-		} else {
-			v.Add("payment_schedule", msgChoice(sch, PaymentSchedules))
-		}
+		cp.PaymentSchedule = field.Choice(&v, "payment_schedule", sch, PaymentSchedules)
 	}
 	if d, ok := in.StartDate.Need(&v, "start_date", full); ok {
 		cp.StartDate = d
@@ -287,11 +268,7 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, cp, old *ClientPackage
 		cp.EndDate = in.EndDate.Ptr()
 	}
 	if st, ok := in.Status.Need(&v, "status", false); ok {
-		if slices.Contains(ClientPackageStatuses, st) {
-			cp.Status = st
-		} else {
-			v.Add("status", msgChoice(st, ClientPackageStatuses))
-		}
+		cp.Status = field.Choice(&v, "status", st, ClientPackageStatuses)
 	}
 	if cp.EndDate != nil && !cp.StartDate.IsZero() && cp.EndDate.Before(cp.StartDate) {
 		v.Add("end_date", "Ensure the end date is not before the start date.")
@@ -299,22 +276,22 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, cp, old *ClientPackage
 	if old != nil && cp.ClientID != old.ClientID && !v.Has("client") {
 		return errs.Forbidden("The client of a client package cannot be changed: create a new client package instead.")
 	}
-	if (old == nil || cp.ClientID != old.ClientID) && cp.ClientID != 0 && !v.Has("client") {
-		if ok, err := authz.ClientReadable(ctx, s.clients, idb, cp.ClientID); err != nil {
+	if old == nil || cp.ClientID != old.ClientID {
+		if err := field.Ref(&v, "client", cp.ClientID, func(id int64) (bool, error) {
+			return authz.ClientReadable(ctx, s.clients, idb, id)
+		}); err != nil {
 			return err
-		} else if !ok {
-			v.Add("client", msgNoSuchRef(cp.ClientID))
 		}
 	}
-	if (old == nil || cp.PackageID != old.PackageID) && cp.PackageID != 0 && !v.Has("package") {
-		q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Package)(nil)).Where("pkg.id = ?", cp.PackageID))
-		if err != nil {
+	if old == nil || cp.PackageID != old.PackageID {
+		if err := field.Ref(&v, "package", cp.PackageID, func(id int64) (bool, error) {
+			q, err := tenant.Scope(ctx, idb.NewSelect().Model((*Package)(nil)).Where("pkg.id = ?", id))
+			if err != nil {
+				return false, err
+			}
+			return q.Exists(ctx)
+		}); err != nil {
 			return err
-		}
-		if ok, err := q.Exists(ctx); err != nil {
-			return err
-		} else if !ok {
-			v.Add("package", msgNoSuchRef(cp.PackageID))
 		}
 	}
 	return v.Err()
@@ -376,13 +353,13 @@ func (s *Service) CreateClientPackage(ctx context.Context, in ClientPackageInput
 		if err := s.apply(ctx, tx, cp, nil, in, true); err != nil {
 			return err
 		}
-		cp.CreatedAt = now()
+		cp.CreatedAt = clock.Now()
 		cp.UpdatedAt = cp.CreatedAt
 		if _, err := tx.NewInsert().Model(cp).Returning("id").Exec(ctx); err != nil {
 			return writeError(err)
 		}
 		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.ClientPackage, ObjectID: cp.ID,
-			Changes: changes(nil, cp.fields()), Object: cp})
+			Changes: journal.Changes(nil, cp.fields()), Object: cp})
 	})
 	if err != nil {
 		return nil, err
@@ -407,12 +384,12 @@ func (s *Service) UpdateClientPackage(ctx context.Context, id int64, in ClientPa
 		if err := s.apply(ctx, tx, &cp, old, in, replace); err != nil {
 			return err
 		}
-		diff := changes(old.fields(), cp.fields())
+		diff := journal.Changes(old.fields(), cp.fields())
 		if len(diff) == 0 {
 			out = old
 			return nil
 		}
-		cp.UpdatedAt = now()
+		cp.UpdatedAt = clock.Now()
 		q, err := tenant.Scope(ctx, tx.NewUpdate().Model(&cp).
 			Column("package_id", "custom_price_cents", "monthly_payment_amount_cents", "payment_schedule",
 				"start_date", "end_date", "status", "updated_at").
@@ -449,7 +426,7 @@ func (s *Service) DeleteClientPackage(ctx context.Context, id int64) error {
 			return err
 		}
 		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Delete, ObjectType: journal.ClientPackage, ObjectID: cp.ID,
-			Changes: changes(cp.fields(), nil)})
+			Changes: journal.Changes(cp.fields(), nil)})
 	})
 }
 

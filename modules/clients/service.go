@@ -6,16 +6,14 @@ package clients
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
-	"crm/platform/httpx"
+	"crm/platform/field"
 	"crm/platform/journal"
-	"crm/platform/money"
 	"crm/platform/page"
 	"crm/platform/tenant"
 
@@ -42,8 +40,6 @@ type Service struct {
 func NewService(d *bun.DB, a *authz.Authorizer, j *journal.Journal, e Employees) *Service {
 	return &Service{db: d, authz: a, journal: j, employees: e}
 }
-
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // readScope is how far the caller reads clients, from the policy in force.
 func (s *Service) readScope(ctx context.Context) authz.Scope {
@@ -130,17 +126,17 @@ func (s *Service) Get(ctx context.Context, id int64) (*Client, error) {
 // absent, null or a value. Read-only fields (id, account, created_at,
 // updated_at) are not here, so a body that sends them changes nothing.
 type ClientInput struct {
-	FirstName httpx.Nullable[string] `json:"first_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
-	LastName  httpx.Nullable[string] `json:"last_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
-	Email     httpx.Nullable[string] `json:"email,omitempty" doc:"Required on POST and PUT; unique in the account whatever its case; stored in lower case; at most 254 characters."`
-	Phone     httpx.Nullable[string] `json:"phone,omitempty" doc:"At most 50 characters; null is the same as empty."`
-	Status    httpx.Nullable[string] `json:"status,omitempty" doc:"active (default), inactive, onboarding, paused or cancelled."`
-	Coach     httpx.Nullable[int64]  `json:"coach,omitempty" doc:"Employee id of the same account, or null."`
-	Closer    httpx.Nullable[int64]  `json:"closer,omitempty" doc:"Employee id of the same account, or null."`
-	Setter    httpx.Nullable[int64]  `json:"setter,omitempty" doc:"Employee id of the same account, or null."`
-	Country   httpx.Nullable[string] `json:"country,omitempty" doc:"ISO 3166-1 alpha-2 code (US; any case, stored in upper case), or null."`
-	Currency  httpx.Nullable[string] `json:"currency,omitempty" doc:"ISO 4217 code (USD; any case, stored in upper case), or null."`
-	Notes     httpx.Nullable[string] `json:"notes,omitempty" doc:"At most 10,000 characters; null is the same as empty."`
+	FirstName field.Nullable[string] `json:"first_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
+	LastName  field.Nullable[string] `json:"last_name,omitempty" doc:"Required on POST and PUT; 1 to 150 characters."`
+	Email     field.Nullable[string] `json:"email,omitempty" doc:"Required on POST and PUT; unique in the account whatever its case; stored in lower case; at most 254 characters."`
+	Phone     field.Nullable[string] `json:"phone,omitempty" doc:"At most 50 characters; null is the same as empty."`
+	Status    field.Nullable[string] `json:"status,omitempty" doc:"active (default), inactive, onboarding, paused or cancelled."`
+	Coach     field.Nullable[int64]  `json:"coach,omitempty" doc:"Employee id of the same account, or null."`
+	Closer    field.Nullable[int64]  `json:"closer,omitempty" doc:"Employee id of the same account, or null."`
+	Setter    field.Nullable[int64]  `json:"setter,omitempty" doc:"Employee id of the same account, or null."`
+	Country   field.Nullable[string] `json:"country,omitempty" doc:"ISO 3166-1 alpha-2 code (US; any case, stored in upper case), or null."`
+	Currency  field.Nullable[string] `json:"currency,omitempty" doc:"ISO 4217 code (USD; any case, stored in upper case), or null."`
+	Notes     field.Nullable[string] `json:"notes,omitempty" doc:"At most 10,000 characters; null is the same as empty."`
 }
 
 // apply validates in and writes it over c. full (POST, PUT) requires the
@@ -148,41 +144,26 @@ type ClientInput struct {
 // failing field is reported at once.
 func (s *Service) apply(ctx context.Context, idb bun.IDB, c *Client, in ClientInput, full bool) error {
 	var v errs.Validation
-	present := func(field string, set, null, nullable bool) bool {
-		switch {
-		case !set:
-			if full && !nullable {
-				v.Add(field, msgRequired)
-			}
-			return false
-		case null && !nullable:
-			v.Add(field, msgNull)
-			return false
-		}
-		return true
+	if n, ok := in.FirstName.Need(&v, "first_name", full); ok {
+		c.FirstName = field.Text(&v, "first_name", n, 1, maxName, false)
 	}
-	if present("first_name", in.FirstName.Set, in.FirstName.Null, false) {
-		c.FirstName = text(&v, "first_name", in.FirstName.Value, 1, maxName, false)
+	if n, ok := in.LastName.Need(&v, "last_name", full); ok {
+		c.LastName = field.Text(&v, "last_name", n, 1, maxName, false)
 	}
-	if present("last_name", in.LastName.Set, in.LastName.Null, false) {
-		c.LastName = text(&v, "last_name", in.LastName.Value, 1, maxName, false)
-	}
-	if present("email", in.Email.Set, in.Email.Null, false) {
-		c.Email = email(&v, "email", in.Email.Value)
+	if e, ok := in.Email.Need(&v, "email", full); ok {
+		c.Email = field.Email(&v, "email", e, false)
 	}
 	if in.Phone.Set {
-		c.Phone = text(&v, "phone", in.Phone.Value, 0, maxPhone, false)
+		c.Phone = field.Text(&v, "phone", in.Phone.Value, 0, maxPhone, false)
 	}
 	if in.Notes.Set {
-		c.Notes = text(&v, "notes", in.Notes.Value, 0, maxNotes, true)
+		c.Notes = field.Text(&v, "notes", in.Notes.Value, 0, maxNotes, true)
 	}
-	if in.Status.Set {
-		if in.Status.Null {
-			v.Add("status", msgNull)
-		} else if !validStatus(in.Status.Value) {
-			v.Add("status", `"`+in.Status.Value+`" is not a valid choice: active, inactive, onboarding, paused or cancelled.`)
+	if st, ok := in.Status.Need(&v, "status", false); ok {
+		if validStatus(st) {
+			c.Status = st
 		} else {
-			c.Status = in.Status.Value
+			v.Add("status", `"`+st+`" is not a valid choice: active, inactive, onboarding, paused or cancelled.`)
 		}
 	}
 	if in.Country.Set {
@@ -198,20 +179,25 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, c *Client, in ClientIn
 	if in.Currency.Set {
 		c.Currency = nil
 		if p := in.Currency.Ptr(); p != nil {
-			if code, ok := money.ParseCurrency(*p); ok {
+			if code := field.Currency(&v, "currency", *p); !v.Has("currency") {
 				c.Currency = &code
-			} else {
-				v.Add("currency", "Enter an ISO 4217 currency code (e.g. USD).")
 			}
 		}
 	}
+	if err := s.applyStaff(ctx, idb, &v, c, in); err != nil {
+		return err
+	}
+	return v.Err()
+}
 
-	// Coach, closer and setter: employees of the caller's account. Another
-	// account's id is the same 400 as an id that does not exist.
+// applyStaff writes the coach, closer and setter sent over c: employees of
+// the caller's account. Another account's id is the same 400 as an id that
+// does not exist.
+func (s *Service) applyStaff(ctx context.Context, idb bun.IDB, v *errs.Validation, c *Client, in ClientInput) error {
 	refs := []struct {
-		field string
-		in    httpx.Nullable[int64]
-		dst   **int64
+		name string
+		in   field.Nullable[int64]
+		dst  **int64
 	}{{"coach", in.Coach, &c.CoachID}, {"closer", in.Closer, &c.CloserID}, {"setter", in.Setter, &c.SetterID}}
 	var ids []int64
 	for _, r := range refs {
@@ -228,10 +214,10 @@ func (s *Service) apply(ctx context.Context, idb bun.IDB, c *Client, in ClientIn
 	}
 	for _, r := range refs {
 		if p := r.in.Ptr(); r.in.Set && p != nil && !found[*p] {
-			v.Add(r.field, `Invalid pk "`+strconv.FormatInt(*p, 10)+`" - object does not exist.`)
+			v.Add(r.name, field.NoSuchRef(*p))
 		}
 	}
-	return v.Err()
+	return nil
 }
 
 func errEmailTaken() error {
@@ -255,16 +241,6 @@ func writeError(err error) error {
 	return err
 }
 
-// changes lists the fields of new whose value differs in old (nil old: a
-// create, every field set).
-func changes(old, new map[string]any) map[string]journal.Change {
-	pairs := map[string][2]any{}
-	for k, v := range new {
-		pairs[k] = [2]any{old[k], v}
-	}
-	return journal.Diff(pairs)
-}
-
 // Create adds a client to the caller's account.
 func (s *Service) Create(ctx context.Context, in ClientInput) (*Client, error) {
 	accountID, err := tenant.Account(ctx)
@@ -279,13 +255,13 @@ func (s *Service) Create(ctx context.Context, in ClientInput) (*Client, error) {
 		if err := s.authz.Allow(ctx, "clients", "create", tie(ctx, c)); err != nil {
 			return err
 		}
-		c.CreatedAt = now()
+		c.CreatedAt = clock.Now()
 		c.UpdatedAt = c.CreatedAt
 		if _, err := tx.NewInsert().Model(c).Returning("id").Exec(ctx); err != nil {
 			return writeError(err)
 		}
 		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Create, ObjectType: journal.Client, ObjectID: c.ID,
-			Changes: changes(nil, c.fields()), Object: c})
+			Changes: journal.Changes(nil, c.fields()), Object: c})
 	})
 	if err != nil {
 		return nil, err
@@ -316,12 +292,12 @@ func (s *Service) Update(ctx context.Context, id int64, in ClientInput, replace 
 		if err := s.authz.Allow(ctx, "clients", "update", tie(ctx, &c)); err != nil {
 			return err
 		}
-		diff := changes(old.fields(), c.fields())
+		diff := journal.Changes(old.fields(), c.fields())
 		if len(diff) == 0 {
 			out = old
 			return nil
 		}
-		c.UpdatedAt = now()
+		c.UpdatedAt = clock.Now()
 		q, err := tenant.Scope(ctx, tx.NewUpdate().Model(&c).
 			Column("first_name", "last_name", "email", "phone", "status", "coach_id", "closer_id", "setter_id",
 				"country", "currency", "notes", "updated_at").

@@ -5,9 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
-	"crm/platform/emailaddr"
 	"crm/platform/errs"
 
 	"golang.org/x/text/language"
@@ -19,47 +17,6 @@ const (
 	maxPhone = 50
 	maxNotes = 10000
 )
-
-const (
-	msgRequired = "This field is required."
-	msgNull     = "This field may not be null."
-	msgBlank    = "This field may not be blank."
-)
-
-func msgTooLong(max int) string {
-	return "Ensure this field has no more than " + strconv.Itoa(max) + " characters."
-}
-
-// text trims s and checks its length in characters and that it holds no
-// control character (notes may hold line breaks and tabs).
-func text(v *errs.Validation, field, s string, min, max int, multiline bool) string {
-	s = strings.TrimSpace(s)
-	for _, r := range s {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\r' || r == '\t')) {
-			v.Add(field, "This field may not contain control characters.")
-			return s
-		}
-	}
-	switch n := utf8.RuneCountInString(s); {
-	case n < min:
-		v.Add(field, msgBlank)
-	case n > max:
-		v.Add(field, msgTooLong(max))
-	}
-	return s
-}
-
-// email trims and lower-cases an address and checks its syntax: one address,
-// no display name, a dotted domain, at most 254 characters.
-func email(v *errs.Validation, field, s string) string {
-	e := emailaddr.Normalize(s)
-	if e == "" {
-		v.Add(field, msgBlank)
-	} else if p := emailaddr.Problem(e); p != "" {
-		v.Add(field, p)
-	}
-	return e
-}
 
 func validStatus(s string) bool { return slices.Contains(Statuses, s) }
 

@@ -6,6 +6,7 @@ import (
 	"unicode"
 
 	"crm/platform/errs"
+	"crm/platform/field"
 )
 
 // TestCountryCodes: exactly the 249 officially assigned ISO 3166-1 alpha-2
@@ -56,12 +57,12 @@ func FuzzInputs(f *testing.F) {
 			}
 		}
 		var v errs.Validation
-		e := email(&v, "email", s)
+		e := field.Email(&v, "email", s, false)
 		if v.Err() == nil && (e != strings.ToLower(strings.TrimSpace(s)) || !strings.Contains(e, "@")) {
 			t.Fatalf("email %q accepted as %q", s, e)
 		}
 		var w errs.Validation
-		out := text(&w, "f", s, 1, 150, false)
+		out := field.Text(&w, "f", s, 1, 150, false)
 		if w.Err() == nil && (out == "" || strings.ContainsFunc(out, unicode.IsControl)) {
 			t.Fatalf("text %q accepted as %q", s, out)
 		}

@@ -9,8 +9,10 @@ import (
 
 	"crm/platform/auth"
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
+	"crm/platform/field"
 	"crm/platform/journal"
 	"crm/platform/page"
 	"crm/platform/tenant"
@@ -23,14 +25,14 @@ import (
 // account.
 func (s *Service) CreateOwner(ctx context.Context, tx bun.IDB, accountID int64, accountName, email, password string) (int64, error) {
 	var v errs.Validation
-	em, err := validEmail("email", email)
-	if err != nil {
+	em := field.Email(&v, "email", email, false)
+	if err := v.Err(); err != nil {
 		return 0, err
 	}
 	if err := checkPassword("password", password, em); err != nil {
 		return 0, err
 	}
-	name := validText(&v, "name", accountName+" Admin", 1, 150)
+	name := field.Text(&v, "name", accountName+" Admin", 1, 150, false)
 	if err := v.Err(); err != nil {
 		return 0, err
 	}
@@ -40,7 +42,7 @@ func (s *Service) CreateOwner(ctx context.Context, tx bun.IDB, accountID int64, 
 		return 0, err
 	}
 	e := &Employee{AccountID: accountID, Email: em, Name: name, Role: roles[0], JobRole: "Owner", IsActive: true,
-		Permissions: []string{}, PasswordHash: hash, DateJoined: now()}
+		Permissions: []string{}, PasswordHash: hash, DateJoined: clock.Now()}
 	if err := insertEmployee(ctx, tx, e); err != nil {
 		return 0, err
 	}
@@ -180,13 +182,13 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, er
 	}
 	pol := s.authz.Policy()
 	var v errs.Validation
-	name := validText(&v, "name", in.Name, 1, 150)
-	email, err := validEmail("email", in.Email)
-	if err != nil {
-		v.Add("email", err.(*errs.Error).Fields["email"][0])
+	name := field.Text(&v, "name", in.Name, 1, 150, false)
+	email := field.Email(&v, "email", in.Email, false)
+	if v.Has("email") {
+		email = "" // as the password's check saw an invalid address
 	}
-	if err := checkPassword("password", in.Password, email); err != nil {
-		v.Add("password", err.(*errs.Error).Fields["password"][0])
+	if err := addInvalid(&v, "password", checkPassword("password", in.Password, email)); err != nil {
+		return nil, err
 	}
 	role := in.Role
 	if role == "" {
@@ -195,11 +197,11 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, er
 	if !pol.IsRole(role) {
 		v.Add("role", "Must be one of: "+strings.Join(pol.Roles(), ", ")+".")
 	}
-	jobRole := validText(&v, "job_role", in.JobRole, 0, 150)
-	phone := validText(&v, "phone_number", in.PhoneNumber, 0, 50)
+	jobRole := field.Text(&v, "job_role", in.JobRole, 0, 150, false)
+	phone := field.Text(&v, "phone_number", in.PhoneNumber, 0, 50, false)
 	perms, perr := s.checkPermissions("permissions", in.Permissions)
-	if perr != nil {
-		v.Add("permissions", perr.(*errs.Error).Fields["permissions"][0])
+	if err := addInvalid(&v, "permissions", perr); err != nil {
+		return nil, err
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -216,7 +218,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, er
 	}
 	active := in.IsActive == nil || *in.IsActive
 	e := &Employee{AccountID: accountID, Email: email, Name: name, Role: role, JobRole: jobRole, PhoneNumber: phone,
-		IsActive: active, Permissions: perms, PasswordHash: hash, DateJoined: now()}
+		IsActive: active, Permissions: perms, PasswordHash: hash, DateJoined: clock.Now()}
 	view := EmployeeView{}
 	err = db.InTx(ctx, s.db, func(tx bun.Tx) error {
 		if err := insertEmployee(ctx, tx, e); err != nil {
@@ -231,20 +233,63 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*EmployeeView, er
 	return &view, nil
 }
 
-// UpdateInput holds the fields a PATCH or PUT sent (nil = absent).
+// UpdateInput is the fields a PATCH or PUT of an employee sends (absent:
+// unchanged; null is refused before the service runs).
 type UpdateInput struct {
-	Name        *string
-	Email       *string
-	Role        *string
-	JobRole     *string
-	PhoneNumber *string
-	IsActive    *bool
-	Permissions *[]string
-	Password    *string
+	Name        field.Nullable[string]   `json:"name,omitempty" maxLength:"150" nullable:"false"`
+	Email       field.Nullable[string]   `json:"email,omitempty" maxLength:"254" nullable:"false"`
+	Role        field.Nullable[string]   `json:"role,omitempty" maxLength:"50" nullable:"false"`
+	JobRole     field.Nullable[string]   `json:"job_role,omitempty" maxLength:"150" nullable:"false"`
+	PhoneNumber field.Nullable[string]   `json:"phone_number,omitempty" maxLength:"50" nullable:"false"`
+	IsActive    field.Nullable[bool]     `json:"is_active,omitempty" nullable:"false"`
+	Permissions field.Nullable[[]string] `json:"permissions,omitempty" maxItems:"50" nullable:"false"`
+	Password    field.Nullable[string]   `json:"password,omitempty" maxLength:"256" nullable:"false" doc:"Refused: use change_password."`
 }
 
 // profileFields are what an employee may change on their own row.
 var profileFields = []string{"name", "job_role", "phone_number"}
+
+// apply validates in and writes it over e; changed gets the columns whose
+// value changes. Every failing field is reported at once.
+func (in UpdateInput) apply(s *Service, e *Employee, changed map[string]bool) error {
+	var v errs.Validation
+	text := func(f field.Nullable[string], name string, min, max int, dst *string) {
+		if n, ok := f.Need(&v, name, false); ok {
+			if n = field.Text(&v, name, n, min, max, false); n != *dst && !v.Has(name) {
+				*dst, changed[name] = n, true
+			}
+		}
+	}
+	text(in.Name, "name", 1, 150, &e.Name)
+	text(in.JobRole, "job_role", 0, 150, &e.JobRole)
+	text(in.PhoneNumber, "phone_number", 0, 50, &e.PhoneNumber)
+	if em, ok := in.Email.Need(&v, "email", false); ok {
+		if em = field.Email(&v, "email", em, false); em != e.Email && !v.Has("email") {
+			e.Email, changed["email"] = em, true
+		}
+	}
+	pol := s.authz.Policy()
+	if r, ok := in.Role.Need(&v, "role", false); ok && r != e.Role {
+		if !pol.IsRole(r) {
+			v.Add("role", "Must be one of: "+strings.Join(pol.Roles(), ", ")+".")
+		} else {
+			e.Role, changed["role"] = r, true
+		}
+	}
+	if a, ok := in.IsActive.Need(&v, "is_active", false); ok && a != e.IsActive {
+		e.IsActive, changed["is_active"] = a, true
+	}
+	if names, ok := in.Permissions.Need(&v, "permissions", false); ok {
+		perms, err := s.checkPermissions("permissions", names)
+		if err != nil {
+			return err
+		}
+		if !slices.Equal(perms, sortedCopy(e.Permissions)) {
+			e.Permissions, changed["permissions"] = perms, true
+		}
+	}
+	return v.Err()
+}
 
 // Update changes an employee. A field the caller may not change is 403 and
 // nothing changes; sending back the current value is fine.
@@ -253,10 +298,9 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*Employ
 	if caller == nil {
 		return nil, errs.Unauthenticated("")
 	}
-	if in.Password != nil {
+	if in.Password.Set {
 		return nil, errs.Invalid("password", "Use POST /api/employees/{id}/change_password/ to change a password.")
 	}
-	pol := s.authz.Policy()
 	var out *EmployeeView
 	err := s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
 		e, err := s.get(ctx, tx, id, true)
@@ -268,86 +312,45 @@ func (s *Service) Update(ctx context.Context, id int64, in UpdateInput) (*Employ
 			return err
 		}
 		before := e.view()
-		var v errs.Validation
 		changed := map[string]bool{}
-		if in.Name != nil {
-			if n := validText(&v, "name", *in.Name, 1, 150); n != e.Name {
-				e.Name, changed["name"] = n, true
-			}
-		}
-		if in.JobRole != nil {
-			if n := validText(&v, "job_role", *in.JobRole, 0, 150); n != e.JobRole {
-				e.JobRole, changed["job_role"] = n, true
-			}
-		}
-		if in.PhoneNumber != nil {
-			if n := validText(&v, "phone_number", *in.PhoneNumber, 0, 50); n != e.PhoneNumber {
-				e.PhoneNumber, changed["phone_number"] = n, true
-			}
-		}
-		if in.Email != nil {
-			em, err := validEmail("email", *in.Email)
-			if err != nil {
-				v.Add("email", err.(*errs.Error).Fields["email"][0])
-			} else if em != e.Email {
-				e.Email, changed["email"] = em, true
-			}
-		}
-		oldRole := e.Role
-		if in.Role != nil && *in.Role != e.Role {
-			if !pol.IsRole(*in.Role) {
-				v.Add("role", "Must be one of: "+strings.Join(pol.Roles(), ", ")+".")
-			} else {
-				e.Role, changed["role"] = *in.Role, true
-			}
-		}
-		wasActive := e.IsActive
-		if in.IsActive != nil && *in.IsActive != e.IsActive {
-			e.IsActive, changed["is_active"] = *in.IsActive, true
-		}
-		if in.Permissions != nil {
-			perms, err := s.checkPermissions("permissions", *in.Permissions)
-			if err != nil {
-				return err
-			}
-			if !slices.Equal(perms, sortedCopy(e.Permissions)) {
-				e.Permissions, changed["permissions"] = perms, true
-			}
-		}
-		if err := v.Err(); err != nil {
+		if err := in.apply(s, e, changed); err != nil {
 			return err
 		}
-		if err := s.mayChange(ctx, caller, self, oldRole, e.Role, changed); err != nil {
-			return err
-		}
-		if len(changed) == 0 {
-			view := e.view()
-			out = &view
-			return nil
-		}
-		cols := make([]string, 0, len(changed))
-		for c := range changed {
-			cols = append(cols, c)
-		}
-		if _, err := tx.NewUpdate().Model(e).Column(cols...).WherePK().Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
-			if db.Classify(err) == db.KindUnique {
-				return errs.Conflict("An employee with this email already exists.")
-			}
-			return err
-		}
-		if wasActive && !e.IsActive {
-			if err := revokeSessions(ctx, tx, e.AccountID, e.ID, ""); err != nil {
-				return err
-			}
-		}
-		if err := s.stale(ctx, tx, employeeKey(e.ID)); err != nil {
+		if err := s.mayChange(ctx, caller, self, before.Role, e.Role, changed); err != nil {
 			return err
 		}
 		view := e.view()
 		out = &view
-		return s.recordUpdate(ctx, tx, before, view)
+		if len(changed) == 0 {
+			return nil
+		}
+		return s.saveEmployee(ctx, tx, e, before, changed)
 	})
 	return out, err
+}
+
+// saveEmployee writes the changed columns of e (before: its view before the
+// change), revokes its sessions when it was deactivated, and journals it.
+func (s *Service) saveEmployee(ctx context.Context, tx bun.Tx, e *Employee, before EmployeeView, changed map[string]bool) error {
+	cols := make([]string, 0, len(changed))
+	for c := range changed {
+		cols = append(cols, c)
+	}
+	if _, err := tx.NewUpdate().Model(e).Column(cols...).WherePK().Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
+		if db.Classify(err) == db.KindUnique {
+			return errs.Conflict("An employee with this email already exists.")
+		}
+		return err
+	}
+	if before.IsActive && !e.IsActive {
+		if err := revokeSessions(ctx, tx, e.AccountID, e.ID, ""); err != nil {
+			return err
+		}
+	}
+	if err := s.stale(ctx, tx, employeeKey(e.ID)); err != nil {
+		return err
+	}
+	return s.recordUpdate(ctx, tx, before, e.view())
 }
 
 // recordUpdate journals an update as one event per kind of change: a role

@@ -58,16 +58,8 @@ type createBody struct {
 
 type createInput struct{ Body createBody }
 
-type updateBody struct {
-	Name        *string   `json:"name,omitempty" maxLength:"150"`
-	Email       *string   `json:"email,omitempty" maxLength:"254"`
-	Role        *string   `json:"role,omitempty" maxLength:"50"`
-	JobRole     *string   `json:"job_role,omitempty" maxLength:"150"`
-	PhoneNumber *string   `json:"phone_number,omitempty" maxLength:"50"`
-	IsActive    *bool     `json:"is_active,omitempty"`
-	Permissions *[]string `json:"permissions,omitempty" maxItems:"50"`
-	Password    *string   `json:"password,omitempty" maxLength:"256" doc:"Refused: use change_password."`
-}
+// updateBody is the update body (named: huma's schema names are global).
+type updateBody struct{ UpdateInput }
 
 type updateInput struct {
 	ID   int64 `path:"id"`
@@ -148,9 +140,7 @@ func (h handler) create(ctx context.Context, in *createInput) (*employeeOutput, 
 }
 
 func (h handler) update(ctx context.Context, in *updateInput) (*employeeOutput, error) {
-	b := in.Body
-	e, err := h.svc.Update(ctx, in.ID, UpdateInput{Name: b.Name, Email: b.Email, Role: b.Role, JobRole: b.JobRole,
-		PhoneNumber: b.PhoneNumber, IsActive: b.IsActive, Permissions: b.Permissions, Password: b.Password})
+	e, err := h.svc.Update(ctx, in.ID, in.Body.UpdateInput)
 	return &employeeOutput{e}, err
 }
 

@@ -3,16 +3,12 @@
 package identity
 
 import (
-	"strings"
-	"time"
-	"unicode/utf8"
-
 	"crm/platform/auth"
 	"crm/platform/authz"
 	"crm/platform/db"
-	"crm/platform/emailaddr"
 	"crm/platform/errs"
 	"crm/platform/journal"
+	"errors"
 
 	"github.com/uptrace/bun"
 )
@@ -44,42 +40,20 @@ func NewService(d *bun.DB, o db.Owner, h *Hasher, s *auth.Signer, a *authz.Autho
 	return &Service{db: d, owner: o, hasher: h, signer: s, authz: a, journal: j, accounts: n}
 }
 
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
 var errBadCredentials = errs.Unauthenticated("Invalid email or password.")
 
-func validEmail(field, s string) (string, error) {
-	e := emailaddr.Normalize(s)
-	if e == "" {
-		return "", errs.Invalid(field, "This field may not be blank.")
+// addInvalid adds to v the message err gives for field name, when err is a
+// validation error of that field; any other error is returned.
+func addInvalid(v *errs.Validation, name string, err error) error {
+	var e *errs.Error
+	if err == nil {
+		return nil
 	}
-	if p := emailaddr.Problem(e); p != "" {
-		return "", errs.Invalid(field, p)
+	if errors.As(err, &e) && len(e.Fields[name]) > 0 {
+		v.Add(name, e.Fields[name][0])
+		return nil
 	}
-	return e, nil
-}
-
-func validText(v *errs.Validation, field, s string, min, max int) string {
-	s = strings.TrimSpace(s)
-	n := utf8.RuneCountInString(s)
-	if n < min {
-		v.Add(field, "This field may not be blank.")
-	} else if n > max {
-		v.Add(field, "Ensure this field has no more than "+itoa(max)+" characters.")
-	}
-	return s
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for n > 0 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-		n /= 10
-	}
-	return string(b)
+	return err
 }
 
 var _ auth.Authenticator = (*Service)(nil)

@@ -8,6 +8,7 @@ import (
 
 	"crm/platform/auth"
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/emailaddr"
 	"crm/platform/errs"
@@ -23,7 +24,7 @@ import (
 // principal comes from the cache (principals.go), which every change drops,
 // or from the database.
 func (s *Service) Authenticate(ctx context.Context, c *auth.Claims) (*auth.Principal, error) {
-	t := now()
+	t := clock.Now()
 	p, gen := s.principals.get(c, t)
 	if p != nil {
 		return p, nil
@@ -101,7 +102,7 @@ type LoginUser struct {
 // password hash work.
 func (s *Service) Login(ctx context.Context, email, password string) (*LoginResult, error) {
 	email = emailaddr.Normalize(email)
-	t := now()
+	t := clock.Now()
 	ip := reqctx.ClientIP(ctx)
 	// The attempt waits for its turn at the hasher before it is counted: one
 	// that the queue outlasts (a 503) checked no password and counts nothing.
@@ -150,8 +151,38 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 		}
 		return nil, errBadCredentials
 	}
+	res, err := s.openSession(ctx, &e, ip, t, reserved)
+	if err != nil {
+		// The right password, and no session (the database failed or was
+		// too slow): not a failed attempt either.
+		return nil, s.unreserve(ctx, reserved, err)
+	}
+	return res, nil
+}
+
+// loginFailed counts and journals a refused login of email (found: it is
+// employee e's), and returns the one answer every refusal gets.
+func (s *Service) loginFailed(ctx context.Context, email string, found bool, e *Employee) error {
+	LoginFailures.Add(1)
+	// Recorded in the account of the email when it is an employee's,
+	// else in no account (a row no tenant ever lists).
+	failed := journal.Entry{Action: journal.LoginFailed, ObjectType: journal.Employee,
+		Changes: map[string]journal.Change{"email": {Old: nil, New: email}}}
+	if found {
+		failed.AccountID, failed.ObjectID = e.AccountID, e.ID
+	}
+	if err := db.InTx(ctx, s.owner.DB, func(tx bun.Tx) error { return s.journal.Record(ctx, tx, failed) }); err != nil {
+		return err
+	}
+	return errBadCredentials
+}
+
+// openSession opens a session of e, who signed in at t from ip, releases
+// the attempt's reservation and journals the login, in one transaction as
+// the owner.
+func (s *Service) openSession(ctx context.Context, e *Employee, ip string, t time.Time, reserved []int64) (*LoginResult, error) {
 	var res *LoginResult
-	err = db.InTx(ctx, s.owner.DB, func(tx bun.Tx) error {
+	err := db.InTx(ctx, s.owner.DB, func(tx bun.Tx) error {
 		if err := release(ctx, tx, reserved); err != nil {
 			return err
 		}
@@ -176,12 +207,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 		return s.journal.Record(ctx, tx, journal.Entry{Action: journal.Login, ObjectType: journal.Employee, ObjectID: e.ID,
 			AccountID: e.AccountID, ActorID: e.ID, At: t, Object: e.view()})
 	})
-	if err != nil {
-		// The right password, and no session (the database failed or was
-		// too slow): not a failed attempt either.
-		return nil, s.unreserve(ctx, reserved, err)
-	}
-	return res, nil
+	return res, err
 }
 
 // Logout revokes the caller's session.
@@ -191,7 +217,7 @@ func (s *Service) Logout(ctx context.Context) error {
 		return errs.Unauthenticated("")
 	}
 	return s.write(ctx, func(ctx context.Context, tx bun.Tx) error {
-		q, err := tenant.Scope(ctx, tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).Where("s.id = ?", p.SessionID))
+		q, err := tenant.Scope(ctx, tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", clock.Now()).Where("s.id = ?", p.SessionID))
 		if err != nil {
 			return err
 		}
@@ -207,7 +233,7 @@ func (s *Service) Logout(ctx context.Context) error {
 
 // revokeSessions revokes the employee's live sessions, all but keep.
 func revokeSessions(ctx context.Context, tx bun.IDB, accountID, employeeID int64, keep string) error {
-	q := tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", now()).
+	q := tx.NewUpdate().Model((*Session)(nil)).Set("revoked_at = ?", clock.Now()).
 		Where("s.account_id = ?", accountID).Where("s.employee_id = ?", employeeID).Where("s.revoked_at IS NULL")
 	if keep != "" {
 		q = q.Where("s.id <> ?", keep)

@@ -12,7 +12,7 @@ import (
 	"crm/platform/db"
 	"crm/platform/emailaddr"
 	"crm/platform/errs"
-	"crm/platform/httpx"
+	"crm/platform/field"
 	"crm/platform/money"
 	"crm/platform/tenant"
 
@@ -128,12 +128,12 @@ func amountOf(minor int64, currency string) (money.Amount, string, error) {
 	return money.Amount(cents), cur, nil
 }
 
-func dateOf(unix int64, fallback time.Time) httpx.Date {
+func dateOf(unix int64, fallback time.Time) field.Date {
 	t := fallback
 	if unix > 0 {
 		t = time.Unix(unix, 0).UTC()
 	}
-	d, _ := httpx.ParseDate(t.UTC().Format(time.DateOnly))
+	d, _ := field.ParseDate(t.UTC().Format(time.DateOnly))
 	return d
 }
 

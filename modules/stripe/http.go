@@ -13,10 +13,7 @@ type settingsOutput struct{ Body *SettingsView }
 
 // stripeSettingsBody is what a super_admin sets (named: huma's schema names
 // are global).
-type stripeSettingsBody struct {
-	WebhookSecret *string `json:"webhook_secret,omitempty" maxLength:"255" example:"whsec_..." doc:"The signing secret of the account's Stripe webhook endpoint. Write-only: never shown again."`
-	RotatePath    bool    `json:"rotate_endpoint_path,omitempty" doc:"Give the account a new endpoint path (the old one stops working)."`
-}
+type stripeSettingsBody struct{ SettingsInput }
 
 type settingsInput struct{ Body stripeSettingsBody }
 
@@ -46,7 +43,7 @@ func (h handler) get(ctx context.Context, _ *struct{}) (*settingsOutput, error) 
 }
 
 func (h handler) put(ctx context.Context, in *settingsInput) (*settingsOutput, error) {
-	v, err := h.svc.PutSettings(ctx, SettingsInput{WebhookSecret: in.Body.WebhookSecret, RotatePath: in.Body.RotatePath})
+	v, err := h.svc.PutSettings(ctx, in.Body.SettingsInput)
 	return &settingsOutput{v}, err
 }
 

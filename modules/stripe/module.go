@@ -8,6 +8,7 @@ import (
 	"crm/platform/boot"
 	"crm/platform/config"
 	"crm/platform/db"
+	"crm/platform/field"
 	"crm/platform/httpx"
 	"crm/platform/journal"
 	"crm/platform/money"
@@ -41,7 +42,7 @@ type Billing interface {
 	// none is recorded.
 	StripePaymentStatus(ctx context.Context, tx bun.IDB, intent string) (string, error)
 	// RecordStripePayment records the payment of an intent.
-	RecordStripePayment(ctx context.Context, tx bun.IDB, intent string, clientID int64, amount money.Amount, currency, status string, date httpx.Date) error
+	RecordStripePayment(ctx context.Context, tx bun.IDB, intent string, clientID int64, amount money.Amount, currency, status string, date field.Date) error
 	// SetStripePaymentStatus changes the status of the payment of an intent.
 	SetStripePaymentStatus(ctx context.Context, tx bun.IDB, intent, status string) error
 	// OpenInstalmentOf is the client's earliest open instalment of exactly

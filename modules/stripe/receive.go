@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/tenant"
@@ -84,7 +85,7 @@ func (s *Service) Receive(ctx context.Context, pathToken, signature string, payl
 			return err
 		}
 		row := &eventRow{AccountID: st.AccountID, EventID: ev.ID, Type: string(ev.Type), Created: time.Unix(ev.Created, 0).UTC(),
-			ReceivedAt: now(), Outcome: outcomeIgnored}
+			ReceivedAt: clock.Now(), Outcome: outcomeIgnored}
 		res, err := tx.NewInsert().Model(row).On("CONFLICT DO NOTHING").Exec(ctx)
 		if err != nil {
 			return err

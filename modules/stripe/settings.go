@@ -9,10 +9,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"strings"
-	"time"
 
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
+	"crm/platform/field"
 	"crm/platform/tenant"
 
 	"github.com/uptrace/bun"
@@ -20,8 +21,6 @@ import (
 
 // PathPrefix is where Stripe posts an account's events.
 const PathPrefix = "/api/webhooks/stripe/"
-
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func newPathToken() string {
 	b := make([]byte, 32)
@@ -64,10 +63,11 @@ func (s *Service) GetSettings(ctx context.Context) (*SettingsView, error) {
 	return st.view(), nil
 }
 
-// SettingsInput is what a super_admin sets.
+// SettingsInput is what a super_admin sets (absent: unchanged; null is
+// refused before the service runs).
 type SettingsInput struct {
-	WebhookSecret *string
-	RotatePath    bool
+	WebhookSecret field.Nullable[string] `json:"webhook_secret,omitempty" maxLength:"255" nullable:"false" example:"whsec_..." doc:"The signing secret of the account's Stripe webhook endpoint. Write-only: never shown again."`
+	RotatePath    bool                   `json:"rotate_endpoint_path,omitempty" doc:"Give the account a new endpoint path (the old one stops working)."`
 }
 
 // PutSettings sets the signing secret (write-only) and, on the first call
@@ -78,8 +78,8 @@ func (s *Service) PutSettings(ctx context.Context, in SettingsInput) (*SettingsV
 		return nil, err
 	}
 	var secret string
-	if in.WebhookSecret != nil {
-		secret = strings.TrimSpace(*in.WebhookSecret)
+	if in.WebhookSecret.Set {
+		secret = strings.TrimSpace(in.WebhookSecret.Value)
 		switch {
 		case !strings.HasPrefix(secret, "whsec_") || len(secret) < 16:
 			return nil, errs.Invalid("webhook_secret", "Give the endpoint's signing secret from Stripe (it starts with whsec_).")
@@ -93,7 +93,7 @@ func (s *Service) PutSettings(ctx context.Context, in SettingsInput) (*SettingsV
 		if err != nil {
 			return err
 		}
-		t := now()
+		t := clock.Now()
 		if st == nil {
 			if secret == "" {
 				return errs.Invalid("webhook_secret", "This field is required.")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"crm/platform/field"
 	"crm/platform/httpx"
 )
 
@@ -21,21 +22,16 @@ type endpointOutput struct{ Body *EndpointView }
 
 // webhookEndpointCreate is the create body (named: huma's schema names are global).
 type webhookEndpointCreate struct {
-	URL         string   `json:"url" maxLength:"2000" example:"https://hooks.example.com/crm"`
-	EventTypes  []string `json:"event_types" maxItems:"50" example:"[\"client.created\",\"payment.recorded\"]" doc:"Event types to receive, or [\"*\"] for all."`
-	Enabled     *bool    `json:"enabled,omitempty" doc:"Default true."`
-	Description *string  `json:"description,omitempty" maxLength:"10000"`
+	URL         string                 `json:"url" maxLength:"2000" example:"https://hooks.example.com/crm"`
+	EventTypes  []string               `json:"event_types" maxItems:"50" example:"[\"client.created\",\"payment.recorded\"]" doc:"Event types to receive, or [\"*\"] for all."`
+	Enabled     field.Nullable[bool]   `json:"enabled,omitempty" nullable:"false" doc:"Default true."`
+	Description field.Nullable[string] `json:"description,omitempty" maxLength:"10000" nullable:"false"`
 }
 
 type createInput struct{ Body webhookEndpointCreate }
 
 // webhookEndpointUpdate is the update body: the fields sent change.
-type webhookEndpointUpdate struct {
-	URL         *string   `json:"url,omitempty" maxLength:"2000"`
-	EventTypes  *[]string `json:"event_types,omitempty" maxItems:"50"`
-	Enabled     *bool     `json:"enabled,omitempty"`
-	Description *string   `json:"description,omitempty" maxLength:"10000"`
-}
+type webhookEndpointUpdate struct{ EndpointInput }
 
 type updateInput struct {
 	ID   int64 `path:"id" doc:"Endpoint id"`
@@ -82,7 +78,7 @@ func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[End
 
 func (h handler) create(ctx context.Context, in *createInput) (*endpointOutput, error) {
 	b := in.Body
-	e, err := h.svc.Create(ctx, EndpointInput{URL: &b.URL, EventTypes: &b.EventTypes, Enabled: b.Enabled, Description: b.Description})
+	e, err := h.svc.Create(ctx, EndpointInput{URL: field.Of(b.URL), EventTypes: field.Of(b.EventTypes), Enabled: b.Enabled, Description: b.Description})
 	return &endpointOutput{e}, err
 }
 
@@ -92,8 +88,7 @@ func (h handler) get(ctx context.Context, in *idInput) (*endpointOutput, error) 
 }
 
 func (h handler) update(ctx context.Context, in *updateInput) (*endpointOutput, error) {
-	b := in.Body
-	e, err := h.svc.Update(ctx, in.ID, EndpointInput{URL: b.URL, EventTypes: b.EventTypes, Enabled: b.Enabled, Description: b.Description})
+	e, err := h.svc.Update(ctx, in.ID, in.Body.EndpointInput)
 	return &endpointOutput{e}, err
 }
 

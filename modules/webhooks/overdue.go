@@ -4,8 +4,9 @@ import (
 	"context"
 	"time"
 
+	"crm/platform/clock"
 	"crm/platform/db"
-	"crm/platform/httpx"
+	"crm/platform/field"
 
 	"github.com/uptrace/bun"
 )
@@ -16,10 +17,10 @@ import (
 type Instalments interface {
 	// EachOverdue calls fn with each open instalment scheduled before day,
 	// across accounts, except those skip selects a row for.
-	EachOverdue(ctx context.Context, day httpx.Date, skip func(accountID, id bun.Ident) *bun.SelectQuery, fn func(accountID, id int64) error) error
+	EachOverdue(ctx context.Context, day field.Date, skip func(accountID, id bun.Ident) *bun.SelectQuery, fn func(accountID, id int64) error) error
 	// MarkOverdue journals, in tx, that the instalment is overdue when it
 	// still is and claim reports it new.
-	MarkOverdue(ctx context.Context, tx bun.IDB, id int64, day httpx.Date, claim func() (bool, error)) (bool, error)
+	MarkOverdue(ctx context.Context, tx bun.IDB, id int64, day field.Date, claim func() (bool, error)) (bool, error)
 }
 
 // overdueScanner announces open instalments past their schedule date: the
@@ -40,7 +41,7 @@ func newOverdueScanner(d *bun.DB, o db.Owner, i Instalments) *overdueScanner {
 // announced. Billing reads every account's instalments as the database
 // owner; each is announced in its own account, under row-level security.
 func (s *overdueScanner) Scan(ctx context.Context, at time.Time) (int, error) {
-	today, err := httpx.ParseDate(at.UTC().Format(time.DateOnly))
+	today, err := field.ParseDate(at.UTC().Format(time.DateOnly))
 	if err != nil {
 		return 0, err
 	}
@@ -65,13 +66,13 @@ func (s *overdueScanner) noticeOf(accountID, id bun.Ident) *bun.SelectQuery {
 // announce has billing mark one instalment overdue and journal it, with its
 // notice, in one transaction, unless it was paid meanwhile or another
 // instance did it.
-func (s *overdueScanner) announce(ctx context.Context, accountID, id int64, today httpx.Date) (bool, error) {
+func (s *overdueScanner) announce(ctx context.Context, accountID, id int64, today field.Date) (bool, error) {
 	announced := false
 	// Explicit: in the instalment's own account, for both guards.
 	err := db.InAccount(ctx, s.db, accountID, func(ctx context.Context, tx bun.Tx) error {
 		var err error
 		announced, err = s.instalments.MarkOverdue(ctx, tx, id, today, func() (bool, error) {
-			res, err := tx.NewInsert().Model(&overdueNotice{AccountID: accountID, InstalmentID: id, NoticedAt: now()}).
+			res, err := tx.NewInsert().Model(&overdueNotice{AccountID: accountID, InstalmentID: id, NoticedAt: clock.Now()}).
 				On("CONFLICT DO NOTHING").Exec(ctx)
 			if err != nil {
 				return false, err

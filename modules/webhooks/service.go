@@ -13,8 +13,10 @@ import (
 	"unicode/utf8"
 
 	"crm/platform/authz"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
+	"crm/platform/field"
 	"crm/platform/page"
 	"crm/platform/tenant"
 
@@ -41,12 +43,13 @@ func newSecret() string {
 	return "whsec_" + base64.RawURLEncoding.EncodeToString(b)
 }
 
-// EndpointInput is a new endpoint, or the fields an update sent (nil = absent).
+// EndpointInput is an endpoint's writable fields as a request sends them
+// (absent: unchanged on update; null is refused before the service runs).
 type EndpointInput struct {
-	URL         *string
-	EventTypes  *[]string
-	Enabled     *bool
-	Description *string
+	URL         field.Nullable[string]   `json:"url,omitempty" maxLength:"2000" nullable:"false"`
+	EventTypes  field.Nullable[[]string] `json:"event_types,omitempty" maxItems:"50" nullable:"false"`
+	Enabled     field.Nullable[bool]     `json:"enabled,omitempty" nullable:"false"`
+	Description field.Nullable[string]   `json:"description,omitempty" maxLength:"10000" nullable:"false"`
 }
 
 func checkEventTypes(types []string) ([]string, string) {
@@ -75,11 +78,12 @@ func checkEventTypes(types []string) ([]string, string) {
 	return out, ""
 }
 
-// validate applies in to e, collecting every failing field.
-func (s *Service) validate(ctx context.Context, e *Endpoint, in EndpointInput) error {
+// validate applies in to e, collecting every failing field; full (create)
+// requires url and event_types.
+func (s *Service) validate(ctx context.Context, e *Endpoint, in EndpointInput, full bool) error {
 	var v errs.Validation
-	if in.URL != nil {
-		u, err := s.guard.checkURL(ctx, *in.URL)
+	if raw, ok := in.URL.Need(&v, "url", full); ok {
+		u, err := s.guard.checkURL(ctx, raw)
 		if err != nil {
 			msg := err.Error()
 			if err == errPrivate {
@@ -90,23 +94,23 @@ func (s *Service) validate(ctx context.Context, e *Endpoint, in EndpointInput) e
 			e.URL = u
 		}
 	}
-	if in.EventTypes != nil {
-		types, msg := checkEventTypes(*in.EventTypes)
+	if list, ok := in.EventTypes.Need(&v, "event_types", full); ok {
+		types, msg := checkEventTypes(list)
 		if msg != "" {
 			v.Add("event_types", msg)
 		} else {
 			e.EventTypes = types
 		}
 	}
-	if in.Description != nil {
-		d := strings.TrimSpace(*in.Description)
+	if d, ok := in.Description.Need(&v, "description", false); ok {
+		d = strings.TrimSpace(d)
 		if utf8.RuneCountInString(d) > 10000 {
 			v.Add("description", "Ensure this field has no more than 10000 characters.")
 		}
 		e.Description = d
 	}
-	if in.Enabled != nil {
-		e.Enabled = *in.Enabled
+	if on, ok := in.Enabled.Need(&v, "enabled", false); ok {
+		e.Enabled = on
 	}
 	return v.Err()
 }
@@ -117,19 +121,9 @@ func (s *Service) Create(ctx context.Context, in EndpointInput) (*EndpointView, 
 	if err != nil {
 		return nil, err
 	}
-	t := now()
+	t := clock.Now()
 	e := &Endpoint{AccountID: accountID, Enabled: true, Secret: newSecret(), CreatedAt: t, UpdatedAt: t}
-	var v errs.Validation
-	if in.URL == nil {
-		v.Add("url", "This field is required.")
-	}
-	if in.EventTypes == nil {
-		v.Add("event_types", "This field is required.")
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	if err := s.validate(ctx, e, in); err != nil {
+	if err := s.validate(ctx, e, in, true); err != nil {
 		return nil, err
 	}
 	if _, err := db.Use(ctx, s.db).NewInsert().Model(e).Returning("id").Exec(ctx); err != nil {
@@ -195,10 +189,10 @@ func (s *Service) Update(ctx context.Context, id int64, in EndpointInput) (*Endp
 		if err != nil {
 			return err
 		}
-		if err := s.validate(ctx, e, in); err != nil {
+		if err := s.validate(ctx, e, in, false); err != nil {
 			return err
 		}
-		e.UpdatedAt = now()
+		e.UpdatedAt = clock.Now()
 		if _, err := tx.NewUpdate().Model(e).Column("url", "event_types", "enabled", "description", "updated_at").
 			WherePK().Where("account_id = ?", e.AccountID).Exec(ctx); err != nil {
 			return err
@@ -261,7 +255,7 @@ func (s *Service) Redeliver(ctx context.Context, endpointID, deliveryID int64) (
 		} else if !found {
 			return errs.NotFound()
 		}
-		t := now()
+		t := clock.Now()
 		if d.Claim != nil && d.LockedUntil != nil && d.LockedUntil.After(t) {
 			return errs.Conflict("This delivery is being sent right now; try again in a moment.")
 		}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"crm/platform/clock"
 	"crm/platform/db"
 
 	"github.com/uptrace/bun"
@@ -201,8 +202,6 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	return len(batch), nil
 }
 
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
 func newToken() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -214,7 +213,7 @@ func newToken() string {
 // rows; on SQLite the single UPDATE runs under the database's write lock.
 func (w *Worker) claim(ctx context.Context) ([]claimed, string, error) {
 	idb := w.db
-	t := now()
+	t := clock.Now()
 	token := newToken()
 	due := idb.NewSelect().Model((*Delivery)(nil)).Column("wd.account_id", "wd.id").
 		Where("wd.status = ?", StatusPending).
@@ -260,7 +259,7 @@ func (w *Worker) deliver(ctx context.Context, c *claimed, token string) {
 	if ctx.Err() != nil && code == 0 {
 		return // stopping: the lease expires and another attempt follows
 	}
-	t := now()
+	t := clock.Now()
 	upd := w.db.NewUpdate().Model((*Delivery)(nil)).
 		Set("attempts = attempts + 1").
 		Set("last_attempt_at = ?", t).

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"crm/platform/auth"
+	"crm/platform/clock"
 	"crm/platform/db"
 	"crm/platform/errs"
 	"crm/platform/tenant"
@@ -158,7 +159,7 @@ func runIdempotent[I, O any](ctx context.Context, d *bun.DB, req *idempotentRequ
 	}
 	var out *O
 	err = db.InTx(ctx, d, func(tx bun.Tx) error {
-		now := time.Now().UTC().Truncate(time.Microsecond)
+		now := clock.Now()
 		if _, err := tx.NewDelete().Model((*idempotencyRecord)(nil)).
 			Where("account_id = ?", accountID).Where("created_at < ?", now.Add(-IdempotencyTTL)).Exec(ctx); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"crm/platform/auth"
+	"crm/platform/clock"
 	"crm/platform/reqctx"
 	"crm/platform/tenant"
 
@@ -123,7 +124,7 @@ func (j *Journal) Record(ctx context.Context, tx bun.IDB, e Entry) error {
 		e.IP = reqctx.ClientIP(ctx)
 	}
 	if e.At.IsZero() {
-		e.At = time.Now().UTC().Truncate(time.Microsecond)
+		e.At = clock.Now()
 	}
 	for _, s := range j.sinks {
 		if err := s.Write(ctx, tx, &e); err != nil {

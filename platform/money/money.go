@@ -210,7 +210,7 @@ func (a *Amount) Resolve(_ huma.Context, prefix *huma.PathBuffer) []error {
 	if err == nil {
 		return nil
 	}
-	// httpx.Nullable[Amount] holds the amount in its Value field.
+	// field.Nullable[Amount] holds the amount in its Value field.
 	loc := strings.TrimSuffix(prefix.String(), ".value")
 	return []error{&huma.ErrorDetail{Location: loc, Message: err.Error()}}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"crm/platform/clock"
 	"crm/platform/db"
 
 	"github.com/jackc/pgx/v5"
@@ -44,7 +45,7 @@ func Load(ctx context.Context, d *bun.DB, passwordHash string, p Params, progres
 		progress = io.Discard
 	}
 	rep := &Report{Params: p, Rows: map[string]int64{}}
-	at := time.Now().UTC().Truncate(time.Microsecond)
+	at := clock.Now()
 	start := time.Now()
 	cpu := func(context.Context, writer) string { return "" }
 	body := func(ctx context.Context, w writer) (err error) {
@@ -419,7 +420,7 @@ func (l *loader) account(ctx context.Context, a Account) error {
 }
 
 // date is a calendar date as each database takes it: DATE on PostgreSQL,
-// "YYYY-MM-DD" text on SQLite (as platform/httpx.Date stores it).
+// "YYYY-MM-DD" text on SQLite (as platform/field.Date stores it).
 func (l *loader) date(t time.Time) any {
 	if _, ok := l.w.(pgWriter); ok {
 		return t

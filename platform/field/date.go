@@ -1,4 +1,8 @@
-package httpx
+// Package field is what a request's fields are in the domain: calendar
+// dates, body fields that may be absent, null or a value (what a PATCH
+// sends), and the checks every module applies to them, with the API's
+// messages.
+package field
 
 import (
 	"database/sql/driver"
@@ -26,15 +30,6 @@ func ParseDate(s string) (Date, error) {
 		return Date{}, fmt.Errorf("expected a date as YYYY-MM-DD, got %q", s)
 	}
 	return Date{t}, nil
-}
-
-// MustDate is ParseDate for constants; it panics on a bad date.
-func MustDate(s string) Date {
-	d, err := ParseDate(s)
-	if err != nil {
-		panic(err)
-	}
-	return d
 }
 
 // Today is the current date in UTC.
@@ -81,7 +76,7 @@ func (Date) Schema(huma.Registry) *huma.Schema {
 // Value stores the date as "YYYY-MM-DD".
 func (d Date) Value() (driver.Value, error) {
 	if d.IsZero() {
-		return nil, errors.New("httpx: refusing to store a zero date (use *Date for a nullable column)")
+		return nil, errors.New("field: refusing to store a zero date (use *Date for a nullable column)")
 	}
 	return d.String(), nil
 }
@@ -98,7 +93,7 @@ func (d *Date) Scan(src any) error {
 	case []byte:
 		return d.scanText(string(v))
 	}
-	return fmt.Errorf("httpx: cannot scan %T into a date", src)
+	return fmt.Errorf("field: cannot scan %T into a date", src)
 }
 
 func (d *Date) scanText(s string) error {

@@ -1,4 +1,4 @@
-package httpx
+package field
 
 import (
 	"encoding/json"
@@ -9,13 +9,19 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 )
 
-// Nullable is a body field that can be absent, null or a value: what a PATCH
-// needs for a reference that may be cleared (coach: null).
+// Nullable is a body field that can be absent, null or a value: the one way
+// a write (POST, PUT, PATCH) receives its fields, so absent ("keep it") and
+// null ("clear it") stay apart. A field that may not be null at all is
+// tagged `nullable:"false"`: huma then refuses a null before a handler runs.
 type Nullable[T any] struct {
 	Set   bool
 	Null  bool
 	Value T
 }
+
+// Of is a field sent with the value v (a write that does not come from a
+// request body: a Stripe event, the CLI).
+func Of[T any](v T) Nullable[T] { return Nullable[T]{Set: true, Value: v} }
 
 // Need returns the field's value when it is to be written: absent is
 // "required" on a full write (POST, PUT) and skipped otherwise (PATCH); null
@@ -25,11 +31,11 @@ func (n Nullable[T]) Need(v *errs.Validation, field string, full bool) (T, bool)
 	switch {
 	case !n.Set:
 		if full {
-			v.Add(field, "This field is required.")
+			v.Add(field, msgRequired)
 		}
 		return zero, false
 	case n.Null:
-		v.Add(field, "This field may not be null.")
+		v.Add(field, msgNull)
 		return zero, false
 	}
 	return n.Value, true

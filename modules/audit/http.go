@@ -19,18 +19,12 @@ type listInput struct {
 	Until      string `query:"until" maxLength:"64" doc:"Events at or before this RFC 3339 time."`
 }
 
-type idInput struct {
-	ID int64 `path:"id"`
-}
-
-type eventOutput struct{ Body *EventView }
-
 func routes(svc *Service) []httpx.Route {
 	h := handler{svc}
 	const tag = "Audit"
 	return []httpx.Route{
 		httpx.Handle(httpx.Op(http.MethodGet, "/api/audit-events/", "listAuditEvents", "The account's audit log, newest first (admins). Ordering: at, id, action, object_type, object_id, actor.", tag), "audit_events", "read", h.list),
-		httpx.Handle(httpx.Op(http.MethodGet, "/api/audit-events/{id}/", "getAuditEvent", "One audit event (admins)", tag), "audit_events", "read", h.get),
+		httpx.Handle(httpx.Op(http.MethodGet, "/api/audit-events/{id}/", "getAuditEvent", "One audit event (admins)", tag), "audit_events", "read", httpx.Get(svc.Get)),
 	}
 }
 
@@ -38,9 +32,4 @@ func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[Eve
 	r, err := h.svc.List(ctx, Filter{Actor: in.Actor, ObjectType: in.ObjectType, ObjectID: in.ObjectID, Action: in.Action,
 		Since: in.Since, Until: in.Until}, in.Request())
 	return httpx.Paged(&in.ListParams, r, err)
-}
-
-func (h handler) get(ctx context.Context, in *idInput) (*eventOutput, error) {
-	e, err := h.svc.Get(ctx, in.ID)
-	return &eventOutput{e}, err
 }

@@ -95,10 +95,7 @@ func (s *Service) Get(ctx context.Context, id int64) (*EventView, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return nil, errs.NotFound()
-		}
+	if err := db.One(ctx, q, false); err != nil {
 		return nil, err
 	}
 	v := ev.view()

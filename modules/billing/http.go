@@ -11,12 +11,6 @@ import (
 
 type handler struct{ svc *Service }
 
-type idInput struct {
-	ID int64 `path:"id"`
-}
-
-type noContent struct{}
-
 // PaymentFilterParams are the payment list's filters, shared with the
 // statistics.
 type PaymentFilterParams struct {
@@ -38,15 +32,6 @@ type statisticsInput struct{ PaymentFilterParams }
 
 type statisticsOutput struct{ Body *Statistics }
 
-type createPaymentInput struct{ Body PaymentInput }
-
-type updatePaymentInput struct {
-	ID   int64 `path:"id"`
-	Body PaymentInput
-}
-
-type paymentOutput struct{ Body *Payment }
-
 type listInstalmentsInput struct {
 	httpx.ListParams
 	Client        int64  `query:"client" doc:"Client id."`
@@ -54,29 +39,11 @@ type listInstalmentsInput struct {
 	Status        string `query:"status" enum:"open,paid,failed,closed," doc:"open, paid, failed or closed."`
 }
 
-type createInstalmentInput struct{ Body InstalmentInput }
-
-type updateInstalmentInput struct {
-	ID   int64 `path:"id"`
-	Body InstalmentInput
-}
-
-type instalmentOutput struct{ Body *Instalment }
-
 type listStripeCustomersInput struct {
 	httpx.ListParams
 	Client int64  `query:"client" doc:"Client id."`
 	Status string `query:"status" enum:"active,inactive," doc:"active or inactive."`
 }
-
-type createStripeCustomerInput struct{ Body StripeCustomerInput }
-
-type updateStripeCustomerInput struct {
-	ID   int64 `path:"id"`
-	Body StripeCustomerInput
-}
-
-type stripeCustomerOutput struct{ Body *StripeCustomer }
 
 const visibility = "Admins read every row of the account; an employee those of the clients they can read (assigned to them, or all with view_all_clients). "
 
@@ -98,24 +65,24 @@ func routes(svc *Service, d *bun.DB) []httpx.Route {
 
 	return []httpx.Route{
 		httpx.Handle(listPayments, pay, "read", h.listPayments),
-		httpx.HandleIdempotent(d, op(http.MethodPost, "/api/payments/", "createPayment", "Record a payment", "Payments"), pay, "create", h.createPayment),
+		httpx.HandleIdempotent(d, op(http.MethodPost, "/api/payments/", "createPayment", "Record a payment", "Payments"), pay, "create", httpx.Create(svc.CreatePayment)),
 		httpx.Handle(stats, pay, "read", h.paymentStatistics),
-		httpx.Handle(op(http.MethodGet, "/api/payments/{id}/", "getPayment", "Get a payment", "Payments"), pay, "read", h.getPayment),
-		httpx.Handle(updatePayment, pay, "update", h.updatePayment),
+		httpx.Handle(op(http.MethodGet, "/api/payments/{id}/", "getPayment", "Get a payment", "Payments"), pay, "read", httpx.Get(svc.GetPayment)),
+		httpx.Handle(updatePayment, pay, "update", httpx.Change(svc.UpdatePayment)),
 
 		httpx.Handle(listInstalments, ins, "read", h.listInstalments),
-		httpx.HandleIdempotent(d, op(http.MethodPost, "/api/installments/", "createInstallment", "Schedule an instalment", "Installments"), ins, "create", h.createInstalment),
-		httpx.Handle(op(http.MethodGet, "/api/installments/{id}/", "getInstallment", "Get an instalment", "Installments"), ins, "read", h.getInstalment),
-		httpx.Handle(op(http.MethodPatch, "/api/installments/{id}/", "updateInstallment", "Update an instalment (the fields sent only)", "Installments"), ins, "update", h.updateInstalment),
-		httpx.Handle(op(http.MethodPut, "/api/installments/{id}/", "replaceInstallment", "Replace an instalment", "Installments"), ins, "update", h.replaceInstalment),
-		httpx.Handle(op(http.MethodDelete, "/api/installments/{id}/", "deleteInstallment", "Delete an instalment", "Installments"), ins, "delete", h.deleteInstalment),
+		httpx.HandleIdempotent(d, op(http.MethodPost, "/api/installments/", "createInstallment", "Schedule an instalment", "Installments"), ins, "create", httpx.Create(svc.CreateInstalment)),
+		httpx.Handle(op(http.MethodGet, "/api/installments/{id}/", "getInstallment", "Get an instalment", "Installments"), ins, "read", httpx.Get(svc.GetInstalment)),
+		httpx.Handle(op(http.MethodPatch, "/api/installments/{id}/", "updateInstallment", "Update an instalment (the fields sent only)", "Installments"), ins, "update", httpx.Patch(svc.UpdateInstalment)),
+		httpx.Handle(op(http.MethodPut, "/api/installments/{id}/", "replaceInstallment", "Replace an instalment", "Installments"), ins, "update", httpx.Put(svc.UpdateInstalment)),
+		httpx.Handle(op(http.MethodDelete, "/api/installments/{id}/", "deleteInstallment", "Delete an instalment", "Installments"), ins, "delete", httpx.Delete(svc.DeleteInstalment)),
 
 		httpx.Handle(listCustomers, sc, "read", h.listStripeCustomers),
-		httpx.HandleIdempotent(d, op(http.MethodPost, "/api/stripe-customers/", "createStripeCustomer", "Link a client to a Stripe customer", "Stripe customers"), sc, "create", h.createStripeCustomer),
-		httpx.Handle(op(http.MethodGet, "/api/stripe-customers/{id}/", "getStripeCustomer", "Get a Stripe customer", "Stripe customers"), sc, "read", h.getStripeCustomer),
-		httpx.Handle(op(http.MethodPatch, "/api/stripe-customers/{id}/", "updateStripeCustomer", "Update a Stripe customer (the fields sent only)", "Stripe customers"), sc, "update", h.updateStripeCustomer),
-		httpx.Handle(op(http.MethodPut, "/api/stripe-customers/{id}/", "replaceStripeCustomer", "Replace a Stripe customer", "Stripe customers"), sc, "update", h.replaceStripeCustomer),
-		httpx.Handle(op(http.MethodDelete, "/api/stripe-customers/{id}/", "deleteStripeCustomer", "Delete a Stripe customer", "Stripe customers"), sc, "delete", h.deleteStripeCustomer),
+		httpx.HandleIdempotent(d, op(http.MethodPost, "/api/stripe-customers/", "createStripeCustomer", "Link a client to a Stripe customer", "Stripe customers"), sc, "create", httpx.Create(svc.CreateStripeCustomer)),
+		httpx.Handle(op(http.MethodGet, "/api/stripe-customers/{id}/", "getStripeCustomer", "Get a Stripe customer", "Stripe customers"), sc, "read", httpx.Get(svc.GetStripeCustomer)),
+		httpx.Handle(op(http.MethodPatch, "/api/stripe-customers/{id}/", "updateStripeCustomer", "Update a Stripe customer (the fields sent only)", "Stripe customers"), sc, "update", httpx.Patch(svc.UpdateStripeCustomer)),
+		httpx.Handle(op(http.MethodPut, "/api/stripe-customers/{id}/", "replaceStripeCustomer", "Replace a Stripe customer", "Stripe customers"), sc, "update", httpx.Put(svc.UpdateStripeCustomer)),
+		httpx.Handle(op(http.MethodDelete, "/api/stripe-customers/{id}/", "deleteStripeCustomer", "Delete a Stripe customer", "Stripe customers"), sc, "delete", httpx.Delete(svc.DeleteStripeCustomer)),
 	}
 }
 
@@ -129,75 +96,12 @@ func (h handler) paymentStatistics(ctx context.Context, in *statisticsInput) (*s
 	return &statisticsOutput{st}, err
 }
 
-func (h handler) getPayment(ctx context.Context, in *idInput) (*paymentOutput, error) {
-	p, err := h.svc.GetPayment(ctx, in.ID)
-	return &paymentOutput{p}, err
-}
-
-func (h handler) createPayment(ctx context.Context, in *createPaymentInput) (*paymentOutput, error) {
-	p, err := h.svc.CreatePayment(ctx, in.Body)
-	return &paymentOutput{p}, err
-}
-
-func (h handler) updatePayment(ctx context.Context, in *updatePaymentInput) (*paymentOutput, error) {
-	p, err := h.svc.UpdatePayment(ctx, in.ID, in.Body)
-	return &paymentOutput{p}, err
-}
-
 func (h handler) listInstalments(ctx context.Context, in *listInstalmentsInput) (*httpx.PageOutput[Instalment], error) {
 	r, err := h.svc.ListInstalments(ctx, InstalmentFilter{Client: in.Client, ClientPackage: in.ClientPackage, Status: in.Status}, in.Request())
 	return httpx.Paged(&in.ListParams, r, err)
 }
 
-func (h handler) getInstalment(ctx context.Context, in *idInput) (*instalmentOutput, error) {
-	i, err := h.svc.GetInstalment(ctx, in.ID)
-	return &instalmentOutput{i}, err
-}
-
-func (h handler) createInstalment(ctx context.Context, in *createInstalmentInput) (*instalmentOutput, error) {
-	i, err := h.svc.CreateInstalment(ctx, in.Body)
-	return &instalmentOutput{i}, err
-}
-
-func (h handler) updateInstalment(ctx context.Context, in *updateInstalmentInput) (*instalmentOutput, error) {
-	i, err := h.svc.UpdateInstalment(ctx, in.ID, in.Body, false)
-	return &instalmentOutput{i}, err
-}
-
-func (h handler) replaceInstalment(ctx context.Context, in *updateInstalmentInput) (*instalmentOutput, error) {
-	i, err := h.svc.UpdateInstalment(ctx, in.ID, in.Body, true)
-	return &instalmentOutput{i}, err
-}
-
-func (h handler) deleteInstalment(ctx context.Context, in *idInput) (*noContent, error) {
-	return &noContent{}, h.svc.DeleteInstalment(ctx, in.ID)
-}
-
 func (h handler) listStripeCustomers(ctx context.Context, in *listStripeCustomersInput) (*httpx.PageOutput[StripeCustomer], error) {
 	r, err := h.svc.ListStripeCustomers(ctx, StripeCustomerFilter{Client: in.Client, Status: in.Status}, in.Request())
 	return httpx.Paged(&in.ListParams, r, err)
-}
-
-func (h handler) getStripeCustomer(ctx context.Context, in *idInput) (*stripeCustomerOutput, error) {
-	c, err := h.svc.GetStripeCustomer(ctx, in.ID)
-	return &stripeCustomerOutput{c}, err
-}
-
-func (h handler) createStripeCustomer(ctx context.Context, in *createStripeCustomerInput) (*stripeCustomerOutput, error) {
-	c, err := h.svc.CreateStripeCustomer(ctx, in.Body)
-	return &stripeCustomerOutput{c}, err
-}
-
-func (h handler) updateStripeCustomer(ctx context.Context, in *updateStripeCustomerInput) (*stripeCustomerOutput, error) {
-	c, err := h.svc.UpdateStripeCustomer(ctx, in.ID, in.Body, false)
-	return &stripeCustomerOutput{c}, err
-}
-
-func (h handler) replaceStripeCustomer(ctx context.Context, in *updateStripeCustomerInput) (*stripeCustomerOutput, error) {
-	c, err := h.svc.UpdateStripeCustomer(ctx, in.ID, in.Body, true)
-	return &stripeCustomerOutput{c}, err
-}
-
-func (h handler) deleteStripeCustomer(ctx context.Context, in *idInput) (*noContent, error) {
-	return &noContent{}, h.svc.DeleteStripeCustomer(ctx, in.ID)
 }

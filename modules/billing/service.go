@@ -85,10 +85,8 @@ func (s *Service) load(ctx context.Context, idb bun.IDB, model billingRow, objec
 	if err != nil {
 		return err
 	}
-	if found, err := db.First(ctx, q, action != "read"); err != nil {
+	if err := db.One(ctx, q, action != "read"); err != nil {
 		return err
-	} else if !found {
-		return errs.NotFound()
 	}
 	if action == "read" {
 		return nil

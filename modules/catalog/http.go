@@ -11,25 +11,10 @@ import (
 
 type handler struct{ svc *Service }
 
-type idInput struct {
-	ID int64 `path:"id"`
-}
-
-type noContent struct{}
-
 type listPackagesInput struct {
 	httpx.ListParams
 	Search string `query:"search" maxLength:"200" doc:"Case-insensitive substring of the package name."`
 }
-
-type createPackageInput struct{ Body PackageInput }
-
-type updatePackageInput struct {
-	ID   int64 `path:"id"`
-	Body PackageInput
-}
-
-type packageOutput struct{ Body *Package }
 
 type listClientPackagesInput struct {
 	httpx.ListParams
@@ -38,15 +23,6 @@ type listClientPackagesInput struct {
 	Status          string `query:"status" enum:"active,inactive," doc:"active or inactive."`
 	PaymentSchedule string `query:"payment_schedule" enum:"PIF,Monthly,Quarterly,Yearly," doc:"PIF, Monthly, Quarterly or Yearly."`
 }
-
-type createClientPackageInput struct{ Body ClientPackageInput }
-
-type updateClientPackageInput struct {
-	ID   int64 `path:"id"`
-	Body ClientPackageInput
-}
-
-type clientPackageOutput struct{ Body *ClientPackage }
 
 func routes(svc *Service, d *bun.DB) []httpx.Route {
 	h := handler{svc}
@@ -59,18 +35,18 @@ func routes(svc *Service, d *bun.DB) []httpx.Route {
 		"Ordering: id, client, package, custom_price, monthly_payment_amount, payment_schedule, start_date, end_date, status, created_at, updated_at; default -created_at."
 	return []httpx.Route{
 		httpx.Handle(listPackages, pk, "read", h.listPackages),
-		httpx.HandleIdempotent(d, op(http.MethodPost, "/api/packages/", "createPackage", "Create a package", "Packages"), pk, "create", h.createPackage),
-		httpx.Handle(op(http.MethodGet, "/api/packages/{id}/", "getPackage", "Get a package", "Packages"), pk, "read", h.getPackage),
-		httpx.Handle(op(http.MethodPatch, "/api/packages/{id}/", "updatePackage", "Update a package (the fields sent only)", "Packages"), pk, "update", h.updatePackage),
-		httpx.Handle(op(http.MethodPut, "/api/packages/{id}/", "replacePackage", "Replace a package", "Packages"), pk, "update", h.replacePackage),
-		httpx.Handle(op(http.MethodDelete, "/api/packages/{id}/", "deletePackage", "Delete a package (409 while client packages use it)", "Packages"), pk, "delete", h.deletePackage),
+		httpx.HandleIdempotent(d, op(http.MethodPost, "/api/packages/", "createPackage", "Create a package", "Packages"), pk, "create", httpx.Create(svc.CreatePackage)),
+		httpx.Handle(op(http.MethodGet, "/api/packages/{id}/", "getPackage", "Get a package", "Packages"), pk, "read", httpx.Get(svc.GetPackage)),
+		httpx.Handle(op(http.MethodPatch, "/api/packages/{id}/", "updatePackage", "Update a package (the fields sent only)", "Packages"), pk, "update", httpx.Patch(svc.UpdatePackage)),
+		httpx.Handle(op(http.MethodPut, "/api/packages/{id}/", "replacePackage", "Replace a package", "Packages"), pk, "update", httpx.Put(svc.UpdatePackage)),
+		httpx.Handle(op(http.MethodDelete, "/api/packages/{id}/", "deletePackage", "Delete a package (409 while client packages use it)", "Packages"), pk, "delete", httpx.Delete(svc.DeletePackage)),
 
 		httpx.Handle(listCP, cp, "read", h.listClientPackages),
-		httpx.HandleIdempotent(d, op(http.MethodPost, "/api/client-packages/", "createClientPackage", "Sell a package to a client", "Client packages"), cp, "create", h.createClientPackage),
-		httpx.Handle(op(http.MethodGet, "/api/client-packages/{id}/", "getClientPackage", "Get a client package", "Client packages"), cp, "read", h.getClientPackage),
-		httpx.Handle(op(http.MethodPatch, "/api/client-packages/{id}/", "updateClientPackage", "Update a client package (the fields sent only)", "Client packages"), cp, "update", h.updateClientPackage),
-		httpx.Handle(op(http.MethodPut, "/api/client-packages/{id}/", "replaceClientPackage", "Replace a client package", "Client packages"), cp, "update", h.replaceClientPackage),
-		httpx.Handle(op(http.MethodDelete, "/api/client-packages/{id}/", "deleteClientPackage", "Delete a client package (409 while instalments refer to it)", "Client packages"), cp, "delete", h.deleteClientPackage),
+		httpx.HandleIdempotent(d, op(http.MethodPost, "/api/client-packages/", "createClientPackage", "Sell a package to a client", "Client packages"), cp, "create", httpx.Create(svc.CreateClientPackage)),
+		httpx.Handle(op(http.MethodGet, "/api/client-packages/{id}/", "getClientPackage", "Get a client package", "Client packages"), cp, "read", httpx.Get(svc.GetClientPackage)),
+		httpx.Handle(op(http.MethodPatch, "/api/client-packages/{id}/", "updateClientPackage", "Update a client package (the fields sent only)", "Client packages"), cp, "update", httpx.Patch(svc.UpdateClientPackage)),
+		httpx.Handle(op(http.MethodPut, "/api/client-packages/{id}/", "replaceClientPackage", "Replace a client package", "Client packages"), cp, "update", httpx.Put(svc.UpdateClientPackage)),
+		httpx.Handle(op(http.MethodDelete, "/api/client-packages/{id}/", "deleteClientPackage", "Delete a client package (409 while instalments refer to it)", "Client packages"), cp, "delete", httpx.Delete(svc.DeleteClientPackage)),
 	}
 }
 
@@ -79,56 +55,8 @@ func (h handler) listPackages(ctx context.Context, in *listPackagesInput) (*http
 	return httpx.Paged(&in.ListParams, r, err)
 }
 
-func (h handler) getPackage(ctx context.Context, in *idInput) (*packageOutput, error) {
-	p, err := h.svc.GetPackage(ctx, in.ID)
-	return &packageOutput{p}, err
-}
-
-func (h handler) createPackage(ctx context.Context, in *createPackageInput) (*packageOutput, error) {
-	p, err := h.svc.CreatePackage(ctx, in.Body)
-	return &packageOutput{p}, err
-}
-
-func (h handler) updatePackage(ctx context.Context, in *updatePackageInput) (*packageOutput, error) {
-	p, err := h.svc.UpdatePackage(ctx, in.ID, in.Body, false)
-	return &packageOutput{p}, err
-}
-
-func (h handler) replacePackage(ctx context.Context, in *updatePackageInput) (*packageOutput, error) {
-	p, err := h.svc.UpdatePackage(ctx, in.ID, in.Body, true)
-	return &packageOutput{p}, err
-}
-
-func (h handler) deletePackage(ctx context.Context, in *idInput) (*noContent, error) {
-	return &noContent{}, h.svc.DeletePackage(ctx, in.ID)
-}
-
 func (h handler) listClientPackages(ctx context.Context, in *listClientPackagesInput) (*httpx.PageOutput[ClientPackage], error) {
 	f := ClientPackageFilter{Client: in.Client, Package: in.Package, Status: in.Status, PaymentSchedule: in.PaymentSchedule}
 	r, err := h.svc.ListClientPackages(ctx, f, in.Request())
 	return httpx.Paged(&in.ListParams, r, err)
-}
-
-func (h handler) getClientPackage(ctx context.Context, in *idInput) (*clientPackageOutput, error) {
-	cp, err := h.svc.GetClientPackage(ctx, in.ID)
-	return &clientPackageOutput{cp}, err
-}
-
-func (h handler) createClientPackage(ctx context.Context, in *createClientPackageInput) (*clientPackageOutput, error) {
-	cp, err := h.svc.CreateClientPackage(ctx, in.Body)
-	return &clientPackageOutput{cp}, err
-}
-
-func (h handler) updateClientPackage(ctx context.Context, in *updateClientPackageInput) (*clientPackageOutput, error) {
-	cp, err := h.svc.UpdateClientPackage(ctx, in.ID, in.Body, false)
-	return &clientPackageOutput{cp}, err
-}
-
-func (h handler) replaceClientPackage(ctx context.Context, in *updateClientPackageInput) (*clientPackageOutput, error) {
-	cp, err := h.svc.UpdateClientPackage(ctx, in.ID, in.Body, true)
-	return &clientPackageOutput{cp}, err
-}
-
-func (h handler) deleteClientPackage(ctx context.Context, in *idInput) (*noContent, error) {
-	return &noContent{}, h.svc.DeleteClientPackage(ctx, in.ID)
 }

@@ -81,23 +81,13 @@ func (s *Service) loadPackage(ctx context.Context, idb bun.IDB, id int64, action
 	if err != nil {
 		return nil, err
 	}
-	if err := first(ctx, q, action); err != nil {
+	if err := db.One(ctx, q, action != "read"); err != nil {
 		return nil, err
 	}
 	if action != "read" {
 		return p, s.authz.Allow(ctx, "packages", action, authz.Tie{})
 	}
 	return p, nil
-}
-
-// first scans the one row q selects into its model, locking it until the
-// transaction ends on PostgreSQL for any action but read; no row is a 404.
-func first(ctx context.Context, q *bun.SelectQuery, action string) error {
-	found, err := db.First(ctx, q, action != "read")
-	if err == nil && !found {
-		return errs.NotFound()
-	}
-	return err
 }
 
 // GetPackage returns one package of the account.
@@ -318,7 +308,7 @@ func (s *Service) loadClientPackage(ctx context.Context, idb bun.IDB, id int64, 
 	if err != nil {
 		return nil, err
 	}
-	if err := first(ctx, q, action); err != nil || action == "read" {
+	if err := db.One(ctx, q, action != "read"); err != nil || action == "read" {
 		return cp, err
 	}
 	t, err := authz.ClientTie(ctx, s.clients, idb, cp.ClientID)

@@ -33,24 +33,7 @@ type statisticsInput struct {
 	FilterParams
 }
 
-type idInput struct {
-	ID int64 `path:"id" doc:"Client id"`
-}
-
-type createInput struct {
-	Body ClientInput
-}
-
-type updateInput struct {
-	ID   int64 `path:"id" doc:"Client id"`
-	Body ClientInput
-}
-
-type clientOutput struct{ Body *Client }
-
 type statisticsOutput struct{ Body *ClientStatistics }
-
-type noContent struct{}
 
 const orderingDoc = " Ordering (?ordering=, '-' for descending): id, first_name, last_name, email, status, country, currency, created_at, updated_at; default -created_at."
 
@@ -63,13 +46,13 @@ func routes(svc *Service) []httpx.Route {
 	mine.Description = "Any role; the list's filters, ordering and pagination." + orderingDoc
 	return []httpx.Route{
 		httpx.Handle(list, "clients", "read", h.list),
-		httpx.Handle(op(http.MethodPost, "/api/clients/", "createClient", "Create a client", "Clients"), "clients", "create", h.create),
+		httpx.Handle(op(http.MethodPost, "/api/clients/", "createClient", "Create a client", "Clients"), "clients", "create", httpx.Create(svc.Create)),
 		httpx.Handle(mine, "clients", "read", h.myClients),
 		httpx.Handle(op(http.MethodGet, "/api/clients/statistics/", "clientStatistics", "Count by status the clients the caller can read (the list's filters apply)", "Clients"), "clients", "read", h.statistics),
-		httpx.Handle(op(http.MethodGet, "/api/clients/{id}/", "getClient", "Get a client", "Clients"), "clients", "read", h.get),
-		httpx.Handle(op(http.MethodPatch, "/api/clients/{id}/", "updateClient", "Update a client (the fields sent only)", "Clients"), "clients", "update", h.update),
-		httpx.Handle(op(http.MethodPut, "/api/clients/{id}/", "replaceClient", "Replace a client (absent optional fields take their defaults)", "Clients"), "clients", "update", h.replace),
-		httpx.Handle(op(http.MethodDelete, "/api/clients/{id}/", "deleteClient", "Delete a client (409 while billing records reference it)", "Clients"), "clients", "delete", h.delete),
+		httpx.Handle(op(http.MethodGet, "/api/clients/{id}/", "getClient", "Get a client", "Clients"), "clients", "read", httpx.Get(svc.Get)),
+		httpx.Handle(op(http.MethodPatch, "/api/clients/{id}/", "updateClient", "Update a client (the fields sent only)", "Clients"), "clients", "update", httpx.Patch(svc.Update)),
+		httpx.Handle(op(http.MethodPut, "/api/clients/{id}/", "replaceClient", "Replace a client (absent optional fields take their defaults)", "Clients"), "clients", "update", httpx.Put(svc.Update)),
+		httpx.Handle(op(http.MethodDelete, "/api/clients/{id}/", "deleteClient", "Delete a client (409 while billing records reference it)", "Clients"), "clients", "delete", httpx.Delete(svc.Delete)),
 	}
 }
 
@@ -86,28 +69,4 @@ func (h handler) myClients(ctx context.Context, in *listInput) (*httpx.PageOutpu
 func (h handler) statistics(ctx context.Context, in *statisticsInput) (*statisticsOutput, error) {
 	st, err := h.svc.Statistics(ctx, in.filter())
 	return &statisticsOutput{st}, err
-}
-
-func (h handler) get(ctx context.Context, in *idInput) (*clientOutput, error) {
-	c, err := h.svc.Get(ctx, in.ID)
-	return &clientOutput{c}, err
-}
-
-func (h handler) create(ctx context.Context, in *createInput) (*clientOutput, error) {
-	c, err := h.svc.Create(ctx, in.Body)
-	return &clientOutput{c}, err
-}
-
-func (h handler) update(ctx context.Context, in *updateInput) (*clientOutput, error) {
-	c, err := h.svc.Update(ctx, in.ID, in.Body, false)
-	return &clientOutput{c}, err
-}
-
-func (h handler) replace(ctx context.Context, in *updateInput) (*clientOutput, error) {
-	c, err := h.svc.Update(ctx, in.ID, in.Body, true)
-	return &clientOutput{c}, err
-}
-
-func (h handler) delete(ctx context.Context, in *idInput) (*noContent, error) {
-	return &noContent{}, h.svc.Delete(ctx, in.ID)
 }

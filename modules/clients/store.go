@@ -185,10 +185,8 @@ func (s *Service) load(ctx context.Context, idb bun.IDB, id int64, forUpdate boo
 	if err != nil {
 		return nil, err
 	}
-	if found, err := db.First(ctx, q, forUpdate); err != nil {
+	if err := db.One(ctx, q, forUpdate); err != nil {
 		return nil, err
-	} else if !found {
-		return nil, errs.NotFound()
 	}
 	return c, nil
 }

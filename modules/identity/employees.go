@@ -142,10 +142,8 @@ func (s *Service) get(ctx context.Context, idb bun.IDB, id int64, forUpdate bool
 	if err != nil {
 		return nil, err
 	}
-	if found, err := db.First(ctx, q, forUpdate); err != nil {
+	if err := db.One(ctx, q, forUpdate); err != nil {
 		return nil, err
-	} else if !found {
-		return nil, errs.NotFound()
 	}
 	return e, nil
 }

@@ -39,12 +39,6 @@ type listInput struct {
 	Search string `query:"search" maxLength:"200" doc:"Case-insensitive substring of the name or email."`
 }
 
-type idInput struct {
-	ID int64 `path:"id"`
-}
-
-type employeeOutput struct{ Body *EmployeeView }
-
 type createBody struct {
 	Name        string   `json:"name" maxLength:"150" example:"Jane Smith"`
 	Email       string   `json:"email" maxLength:"254" example:"jane@example.com"`
@@ -81,8 +75,6 @@ type permissionsInput struct {
 	}
 }
 
-type noContent struct{}
-
 func routes(svc *Service) []httpx.Route {
 	h := handler{svc}
 	op := httpx.Op
@@ -93,10 +85,10 @@ func routes(svc *Service) []httpx.Route {
 
 		httpx.Handle(op(http.MethodGet, "/api/employees/", "listEmployees", "List the account's employees", "Employees"), "employees", "read", h.list),
 		httpx.Handle(op(http.MethodPost, "/api/employees/", "createEmployee", "Create an employee", "Employees"), "employees", "create", h.create),
-		httpx.Handle(op(http.MethodGet, "/api/employees/{id}/", "getEmployee", "Get an employee", "Employees"), "employees", "read", h.get),
+		httpx.Handle(op(http.MethodGet, "/api/employees/{id}/", "getEmployee", "Get an employee", "Employees"), "employees", "read", httpx.Get(svc.Get)),
 		httpx.Handle(op(http.MethodPatch, "/api/employees/{id}/", "updateEmployee", "Update an employee (fields sent only)", "Employees"), "employees", "update", h.update),
 		httpx.Handle(op(http.MethodPut, "/api/employees/{id}/", "replaceEmployee", "Update an employee", "Employees"), "employees", "update", h.update),
-		httpx.Handle(op(http.MethodDelete, "/api/employees/{id}/", "deleteEmployee", "Deactivate an employee (references stay)", "Employees"), "employees", "delete", h.delete),
+		httpx.Handle(op(http.MethodDelete, "/api/employees/{id}/", "deleteEmployee", "Deactivate an employee (references stay)", "Employees"), "employees", "delete", httpx.Delete(svc.Deactivate)),
 		httpx.Handle(httpx.Action(http.MethodPost, "/api/employees/{id}/change_password/", "changePassword", "Change a password", "Employees"), "employees", "change_password", h.changePassword),
 		httpx.Handle(httpx.Action(http.MethodPost, "/api/employees/{id}/update_permissions/", "updatePermissions", "Replace an employee's granular permissions", "Employees"), "employees", "update_permissions", h.updatePermissions),
 	}
@@ -127,25 +119,15 @@ func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[Emp
 	return httpx.Paged(&in.ListParams, r, err)
 }
 
-func (h handler) get(ctx context.Context, in *idInput) (*employeeOutput, error) {
-	e, err := h.svc.Get(ctx, in.ID)
-	return &employeeOutput{e}, err
-}
-
-func (h handler) create(ctx context.Context, in *createInput) (*employeeOutput, error) {
+func (h handler) create(ctx context.Context, in *createInput) (*httpx.One[*EmployeeView], error) {
 	b := in.Body
 	e, err := h.svc.Create(ctx, CreateInput{Name: b.Name, Email: b.Email, Password: b.Password, Role: b.Role, JobRole: b.JobRole,
 		PhoneNumber: b.PhoneNumber, IsActive: b.IsActive, Permissions: b.Permissions})
-	return &employeeOutput{e}, err
+	return httpx.Reply(e, err)
 }
 
-func (h handler) update(ctx context.Context, in *updateInput) (*employeeOutput, error) {
-	e, err := h.svc.Update(ctx, in.ID, in.Body.UpdateInput)
-	return &employeeOutput{e}, err
-}
-
-func (h handler) delete(ctx context.Context, in *idInput) (*noContent, error) {
-	return &noContent{}, h.svc.Deactivate(ctx, in.ID)
+func (h handler) update(ctx context.Context, in *updateInput) (*httpx.One[*EmployeeView], error) {
+	return httpx.Reply(h.svc.Update(ctx, in.ID, in.Body.UpdateInput))
 }
 
 func (h handler) changePassword(ctx context.Context, in *changePasswordInput) (*detailOutput, error) {
@@ -155,7 +137,6 @@ func (h handler) changePassword(ctx context.Context, in *changePasswordInput) (*
 	return detail("Password changed."), nil
 }
 
-func (h handler) updatePermissions(ctx context.Context, in *permissionsInput) (*employeeOutput, error) {
-	e, err := h.svc.UpdatePermissions(ctx, in.ID, in.Body.Permissions)
-	return &employeeOutput{e}, err
+func (h handler) updatePermissions(ctx context.Context, in *permissionsInput) (*httpx.One[*EmployeeView], error) {
+	return httpx.Reply(h.svc.UpdatePermissions(ctx, in.ID, in.Body.Permissions))
 }

@@ -138,18 +138,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (*LoginResu
 	ok := s.hasher.compare(password, hash)
 	done()
 	if !found || !ok || !e.IsActive {
-		LoginFailures.Add(1)
-		// Recorded in the account of the email when it is an employee's,
-		// else in no account (a row no tenant ever lists).
-		failed := journal.Entry{Action: journal.LoginFailed, ObjectType: journal.Employee,
-			Changes: map[string]journal.Change{"email": {Old: nil, New: email}}}
-		if found {
-			failed.AccountID, failed.ObjectID = e.AccountID, e.ID
-		}
-		if err := db.InTx(ctx, s.owner.DB, func(tx bun.Tx) error { return s.journal.Record(ctx, tx, failed) }); err != nil {
-			return nil, err
-		}
-		return nil, errBadCredentials
+		return nil, s.loginFailed(ctx, email, found, &e)
 	}
 	res, err := s.openSession(ctx, &e, ip, t, reserved)
 	if err != nil {

@@ -10,16 +10,6 @@ import (
 
 type handler struct{ svc *Service }
 
-type listInput struct {
-	httpx.ListParams
-}
-
-type idInput struct {
-	ID int64 `path:"id" doc:"Endpoint id"`
-}
-
-type endpointOutput struct{ Body *EndpointView }
-
 // webhookEndpointCreate is the create body (named: huma's schema names are global).
 type webhookEndpointCreate struct {
 	URL         string                 `json:"url" maxLength:"2000" example:"https://hooks.example.com/crm"`
@@ -52,48 +42,30 @@ type redeliverInput struct {
 
 type deliveryOutput struct{ Body *DeliveryView }
 
-type noContent struct{}
-
 const object = "webhook_endpoints"
 
 func routes(svc *Service) []httpx.Route {
 	h := handler{svc}
 	op := httpx.Op
 	return []httpx.Route{
-		httpx.Handle(op(http.MethodGet, "/api/webhook-endpoints/", "listWebhookEndpoints", "List the account's webhook endpoints", "Webhooks"), object, "read", h.list),
+		httpx.Handle(op(http.MethodGet, "/api/webhook-endpoints/", "listWebhookEndpoints", "List the account's webhook endpoints", "Webhooks"), object, "read", httpx.List(svc.List)),
 		httpx.Handle(op(http.MethodPost, "/api/webhook-endpoints/", "createWebhookEndpoint", "Register a webhook endpoint (the signing secret is in this response only)", "Webhooks"), object, "create", h.create),
-		httpx.Handle(op(http.MethodGet, "/api/webhook-endpoints/{id}/", "getWebhookEndpoint", "Get a webhook endpoint", "Webhooks"), object, "read", h.get),
+		httpx.Handle(op(http.MethodGet, "/api/webhook-endpoints/{id}/", "getWebhookEndpoint", "Get a webhook endpoint", "Webhooks"), object, "read", httpx.Get(svc.Get)),
 		httpx.Handle(op(http.MethodPatch, "/api/webhook-endpoints/{id}/", "updateWebhookEndpoint", "Update a webhook endpoint (fields sent only)", "Webhooks"), object, "update", h.update),
 		httpx.Handle(op(http.MethodPut, "/api/webhook-endpoints/{id}/", "replaceWebhookEndpoint", "Update a webhook endpoint", "Webhooks"), object, "update", h.update),
-		httpx.Handle(op(http.MethodDelete, "/api/webhook-endpoints/{id}/", "deleteWebhookEndpoint", "Delete a webhook endpoint and its delivery log", "Webhooks"), object, "delete", h.delete),
+		httpx.Handle(op(http.MethodDelete, "/api/webhook-endpoints/{id}/", "deleteWebhookEndpoint", "Delete a webhook endpoint and its delivery log", "Webhooks"), object, "delete", httpx.Delete(svc.Delete)),
 		httpx.Handle(op(http.MethodGet, "/api/webhook-endpoints/{id}/deliveries/", "listWebhookDeliveries", "An endpoint's delivery attempts", "Webhooks"), object, "read", h.deliveries),
 		httpx.Handle(httpx.Action(http.MethodPost, "/api/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver/", "redeliverWebhook", "Send a delivery again now", "Webhooks"), object, "update", h.redeliver),
 	}
 }
 
-func (h handler) list(ctx context.Context, in *listInput) (*httpx.PageOutput[EndpointView], error) {
-	r, err := h.svc.List(ctx, in.Request())
-	return httpx.Paged(&in.ListParams, r, err)
-}
-
-func (h handler) create(ctx context.Context, in *createInput) (*endpointOutput, error) {
+func (h handler) create(ctx context.Context, in *createInput) (*httpx.One[*EndpointView], error) {
 	b := in.Body
-	e, err := h.svc.Create(ctx, EndpointInput{URL: field.Of(b.URL), EventTypes: field.Of(b.EventTypes), Enabled: b.Enabled, Description: b.Description})
-	return &endpointOutput{e}, err
+	return httpx.Reply(h.svc.Create(ctx, EndpointInput{URL: field.Of(b.URL), EventTypes: field.Of(b.EventTypes), Enabled: b.Enabled, Description: b.Description}))
 }
 
-func (h handler) get(ctx context.Context, in *idInput) (*endpointOutput, error) {
-	e, err := h.svc.Get(ctx, in.ID)
-	return &endpointOutput{e}, err
-}
-
-func (h handler) update(ctx context.Context, in *updateInput) (*endpointOutput, error) {
-	e, err := h.svc.Update(ctx, in.ID, in.Body.EndpointInput)
-	return &endpointOutput{e}, err
-}
-
-func (h handler) delete(ctx context.Context, in *idInput) (*noContent, error) {
-	return &noContent{}, h.svc.Delete(ctx, in.ID)
+func (h handler) update(ctx context.Context, in *updateInput) (*httpx.One[*EndpointView], error) {
+	return httpx.Reply(h.svc.Update(ctx, in.ID, in.Body.EndpointInput))
 }
 
 func (h handler) deliveries(ctx context.Context, in *deliveriesInput) (*httpx.PageOutput[DeliveryView], error) {

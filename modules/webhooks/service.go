@@ -143,10 +143,7 @@ func (s *Service) get(ctx context.Context, idb bun.IDB, id int64, action string)
 	if err != nil {
 		return nil, err
 	}
-	if err := q.Scan(ctx); err != nil {
-		if db.IsNoRows(err) {
-			return nil, errs.NotFound()
-		}
+	if err := db.One(ctx, q, false); err != nil {
 		return nil, err
 	}
 	if action != "read" {
@@ -250,10 +247,8 @@ func (s *Service) Redeliver(ctx context.Context, endpointID, deliveryID int64) (
 		if err != nil {
 			return err
 		}
-		if found, err := db.First(ctx, q, true); err != nil {
+		if err := db.One(ctx, q, true); err != nil {
 			return err
-		} else if !found {
-			return errs.NotFound()
 		}
 		t := clock.Now()
 		if d.Claim != nil && d.LockedUntil != nil && d.LockedUntil.After(t) {

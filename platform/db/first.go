@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 
+	"crm/platform/errs"
+
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 )
@@ -21,4 +23,15 @@ func First(ctx context.Context, q *bun.SelectQuery, forUpdate bool) (bool, error
 		return false, err
 	}
 	return true, nil
+}
+
+// One scans the one row q selects into its model, as First does; a row that
+// is not there (or that the caller may not see: q carries the scope) is the
+// contract's 404.
+func One(ctx context.Context, q *bun.SelectQuery, forUpdate bool) error {
+	found, err := First(ctx, q, forUpdate)
+	if err == nil && !found {
+		return errs.NotFound()
+	}
+	return err
 }
